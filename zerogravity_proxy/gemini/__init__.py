@@ -1,0 +1,1 @@
+"""Sans-IO Gemini: request specs and patching, schema sanitising, response decoding, errors."""
