@@ -81,7 +81,8 @@ def from_upstream(err: UpstreamError) -> OpenAIError:
             msg = f"{msg} Please try again in {err.retry_delay:g}s."
         return OpenAIError(429, msg, "requests", "rate_limit_exceeded", retry_after=err.retry_delay)
     if err.status == 503:
-        return OpenAIError(503, msg, "server_error", "overloaded", retry_after=err.retry_delay)
+        code = "overloaded" if err.code == "UNAVAILABLE" else err.code.lower()
+        return OpenAIError(503, msg, "server_error", code, retry_after=err.retry_delay)
     if err.status == 504:
         return OpenAIError(504, msg, "server_error", "timeout")
     if err.status == 500:

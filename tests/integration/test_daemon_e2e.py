@@ -1,0 +1,155 @@
+"""The daemon as a process: pass-through, options, shutdown, timeouts, and mitmdump -s."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import openai
+import pytest
+
+from tests.integration.harness import BIN, ROOT, Daemon, clean_env, running_daemon
+
+FLASH = "gemini-2.5-flash"
+GEMINI_URL = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+BODY = b'{"contents":[{"role":"user","parts":[{"text":"Hi from a Gemini client"}]}]}'
+
+
+def strict_client(daemon: Daemon, **kw: Any) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=daemon.base_url, api_key="unused", max_retries=0, _strict_response_validation=True, **kw
+    )
+
+
+async def fetch(url: str, *, proxy: str | None = None, cafile: Path | None = None) -> tuple[int, bytes]:
+    ssl_context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
+    headers = {"x-goog-api-key": "client-key", "content-type": "application/json"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=BODY, headers=headers, proxy=proxy, ssl=ssl_context or True) as resp:
+            return resp.status, await resp.read()
+
+
+def test_unmatched_gemini_client_gets_upstream_bytes(daemon: Daemon) -> None:
+    """A Gemini client using the proxy (HTTPS, our CA) gets the upstream's bytes untouched."""
+    daemon.clear_simulator_requests()
+    status, through_proxy = asyncio.run(fetch(GEMINI_URL, proxy=daemon.proxy, cafile=daemon.ca_cert))
+    direct_url = daemon.simulator_url() + GEMINI_URL.split(".com", 1)[1]
+    _, direct = asyncio.run(fetch(direct_url))
+    assert status == 200
+    assert through_proxy == direct
+    sent = [r for r in daemon.simulator_requests() if "GenerateContent" in r["path"]]
+    assert [r["body"] for r in sent] == [
+        {"contents": [{"role": "user", "parts": [{"text": "Hi from a Gemini client"}]}]}
+    ] * 2
+    # Observed: the usage of the unmatched response was parsed into events.
+    deadline = time.monotonic() + 5
+    while "observed Gemini response" not in daemon.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    observed = [line for line in daemon.log().splitlines() if "observed Gemini response" in line]
+    assert observed and "prompt_tokens=" in observed[-1] and "outcome=completed" in observed[-1]
+
+
+def test_sigterm_ends_open_streams_with_an_error(tmp_path: Path) -> None:
+    with running_daemon(tmp_path) as daemon:
+        client = strict_client(daemon)
+        stream = client.chat.completions.create(
+            model=FLASH,
+            messages=[{"role": "user", "content": "slow [[sim:events=100,delay=100]]"}],
+            stream=True,
+        )
+        chunks = iter(stream)
+        next(chunks)
+        threading.Timer(0.3, daemon.process.send_signal, [signal.SIGTERM]).start()
+        with pytest.raises(openai.APIError) as e:
+            for _ in chunks:
+                pass
+        assert e.value.code == "shutting_down"
+        assert daemon.process.wait(15) == 0
+
+
+def test_idle_timeout(tmp_path: Path) -> None:
+    with running_daemon(tmp_path, ["--idle-timeout", "1"]) as daemon:
+        client = strict_client(daemon)
+        started = time.monotonic()
+        with pytest.raises(openai.APIError) as e:
+            for _ in client.chat.completions.create(
+                model=FLASH, messages=[{"role": "user", "content": "hi [[sim:stall=10]]"}], stream=True
+            ):
+                pass
+        assert e.value.code == "upstream_idle_timeout"
+        assert time.monotonic() - started < 8
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--sidecar-port", "abc"], {}, "abc"),
+        (["--upstream-flavour", "vertex"], {}, "vertex"),
+        ([], {"ZEROGRAVITY_GATE_TIMEOUT": "-1"}, "gate_timeout"),
+        ([], {"ZEROGRAVITY_IDLE_TIMEOUT": "soon"}, "idle_timeout"),
+    ],
+)
+def test_bad_options_fail_loudly(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
+    result = subprocess.run(
+        [str(BIN / "zerogravity-proxy"), "run", *args],
+        env=clean_env(tmp_path, env),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_unknown_config_key_fails(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('sidecar_prot = 9000\n')
+    result = subprocess.run(
+        [str(BIN / "zerogravity-proxy"), "run", "--config", str(config)],
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0 and "sidecar_prot" in result.stderr
+
+
+def test_config_file_env_and_flag_layers(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('models = ["from-config=gemini-2.5-flash"]\ngate_timeout = 3\n')
+    with running_daemon(
+        tmp_path, ["--config", str(config)], {"ZEROGRAVITY_MODELS": "from-env=gemini-2.5-flash"}
+    ) as daemon:
+        with strict_client(daemon) as client:
+            assert [m.id for m in client.models.list().data] == ["from-env"]
+
+
+def test_mitmdump_script_runs_the_same_daemon(tmp_path: Path) -> None:
+    options = subprocess.run(
+        [str(BIN / "mitmdump"), "-s", str(ROOT / "addons" / "zerogravity.py"), "--options"],
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "sidecar_port" in options.stdout and "gate_timeout" in options.stdout
+    with running_daemon(tmp_path, mitmdump=True) as daemon, strict_client(daemon) as client:
+        chunks = list(
+            client.chat.completions.create(
+                model=FLASH,
+                messages=[{"role": "user", "content": "via mitmdump"}],
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert "via mitmdump" in text
+        assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+        assert daemon.health()["simulator"] is True

@@ -1,0 +1,22 @@
+"""mitmproxy addons, one concern each, and the order they run in."""
+
+from __future__ import annotations
+
+from zerogravity_proxy.addons.capture import Capture
+from zerogravity_proxy.addons.config import Config
+from zerogravity_proxy.addons.inject import Inject
+from zerogravity_proxy.addons.sidecar import Sidecar
+from zerogravity_proxy.addons.upstream import Upstream
+from zerogravity_proxy.runtime import Runtime
+from zerogravity_proxy.settings import Settings, resolve
+
+
+def default_addons(settings: Settings | None = None) -> list[object]:
+    """Our addons around one shared Runtime.
+
+    Order matters: Config first (options), Inject before Upstream (rewrite, then redirect),
+    Upstream before Sidecar (the simulator must be up before the sidecar announces readiness).
+    Without explicit settings (under `mitmdump -s`), the environment and config file apply.
+    """
+    runtime = Runtime(settings or resolve().settings)
+    return [Config(runtime), Inject(runtime), Upstream(runtime), Capture(runtime), Sidecar(runtime)]

@@ -1,0 +1,143 @@
+"""Taps every Gemini response as it streams and turns its bytes into events.
+
+Events go to the flow's exchange (when the inject addon matched one) and, through the
+`gemini_events` hook, to every observer. The tap runs inside mitmproxy's event loop for each
+chunk: it never raises into mitmproxy, never blocks, and always forwards the bytes unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from mitmproxy import ctx, http
+
+from zerogravity_proxy.addons.flows import META_EXCHANGE, gemini_endpoint
+from zerogravity_proxy.events import Event, UpstreamError, Usage
+from zerogravity_proxy.exchanges import Exchange
+from zerogravity_proxy.gemini.response import ResponseParser
+from zerogravity_proxy.hooks import GeminiEventsHook, GeminiResponseEndHook
+from zerogravity_proxy.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+META_TAP = "zerogravity.tap"
+
+
+class Tap:
+    """The `flow.response.stream` callable of one Gemini response."""
+
+    __slots__ = ("closed", "exchange", "failure", "flow", "parser", "usage")
+
+    def __init__(self, flow: http.HTTPFlow, parser: ResponseParser, exchange: Exchange | None):
+        self.flow = flow
+        self.parser = parser
+        self.exchange = exchange
+        self.closed = False
+        self.usage: Usage | None = None
+        self.failure: UpstreamError | None = None
+
+    def __call__(self, data: bytes) -> bytes:
+        if self.closed:
+            return data
+        try:
+            if data:
+                self._dispatch(self.parser.feed(data))
+            else:
+                self.close()
+        except Exception:  # the tap must never break the proxied stream
+            log.exception(
+                "stream tap failed on %s; the flow continues untapped", self.flow.request.url
+            )
+            self.close(
+                UpstreamError(502, "TAP_FAILED", "internal error while parsing the response")
+            )
+        return data
+
+    def close(self, error: UpstreamError | None = None) -> None:
+        """End of the response: flush the parser (usage, truncation) and tell everyone."""
+        if self.closed:
+            return
+        self.closed = True
+        events: list[Event] = [error] if error is not None else self.parser.close()
+        self._dispatch(events)
+        if self.exchange is not None:
+            self.exchange.upstream_done()
+        else:
+            self._log_observed()
+        ctx.master.addons.trigger(GeminiResponseEndHook(self.flow, self.exchange))
+
+    def _dispatch(self, events: list[Event]) -> None:
+        if not events:
+            return
+        if self.exchange is not None:
+            self.exchange.deliver(events, time.monotonic())
+        else:
+            for event in events:
+                if isinstance(event, Usage):
+                    self.usage = event
+                elif isinstance(event, UpstreamError):
+                    self.failure = event
+        ctx.master.addons.trigger(GeminiEventsHook(self.flow, self.exchange, events))
+
+    def _log_observed(self) -> None:
+        usage = self.usage or Usage()
+        outcome = f"failed ({self.failure.code})" if self.failure else "completed"
+        log.info(
+            "observed Gemini response %s: outcome=%s prompt_tokens=%d cached_tokens=%d "
+            "output_tokens=%d reasoning_tokens=%d",
+            self.flow.request.path.split("?", 1)[0],
+            outcome,
+            usage.prompt,
+            usage.cached,
+            usage.candidates,
+            usage.thoughts,
+        )
+
+
+class Capture:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        # Recognise the flow while its host is still the one the client asked for.
+        gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
+        if endpoint is None or not endpoint.generates or flow.response is None:
+            return
+        exchange_id = flow.metadata.get(META_EXCHANGE)
+        exchange = self.runtime.exchanges.get(exchange_id) if exchange_id else None
+        headers = flow.response.headers
+        parser = ResponseParser(
+            flow.response.status_code,
+            headers.get("content-type"),
+            headers.get("content-encoding"),
+        )
+        tap = Tap(flow, parser, exchange)
+        flow.metadata[META_TAP] = tap
+        flow.response.stream = tap
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        # A response mitmproxy did not stream (an addon answered it) ends here.
+        tap = flow.metadata.get(META_TAP)
+        if tap is not None:
+            tap.close()
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        """The upstream could not be reached, or the connection died mid-response."""
+        tap: Tap | None = flow.metadata.get(META_TAP)
+        if tap is not None:
+            if not tap.parser.finished:
+                log.warning("Gemini response cut off: %s (%s)", flow.request.url, flow.error)
+            tap.close()
+            return
+        exchange_id = flow.metadata.get(META_EXCHANGE)
+        exchange = self.runtime.exchanges.get(exchange_id) if exchange_id else None
+        if exchange is not None and flow.error is not None:
+            message = f"upstream unreachable: {flow.error.msg}"
+            exchange.deliver(
+                [UpstreamError(502, "UPSTREAM_UNREACHABLE", message)], time.monotonic()
+            )
+            exchange.upstream_done()

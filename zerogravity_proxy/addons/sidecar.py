@@ -1,0 +1,94 @@
+"""Runs the aiohttp sidecar on mitmproxy's own event loop, from `running` to `done`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aiohttp
+from aiohttp import web
+from mitmproxy import ctx
+
+from zerogravity_proxy.drivers.direct import DirectDriver
+from zerogravity_proxy.events import UpstreamError
+from zerogravity_proxy.exchanges import Exchange
+from zerogravity_proxy.hooks import ExchangeEndHook
+from zerogravity_proxy.runtime import Runtime
+from zerogravity_proxy.sidecar.app import create_app
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN = UpstreamError(503, "SHUTTING_DOWN", "The proxy is shutting down.")
+# How long open streams get to write their final error event before connections close.
+DRAIN_SECONDS = 5.0
+
+
+class Sidecar:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.runner: web.AppRunner | None = None
+        self.http: aiohttp.ClientSession | None = None
+        self.sweeper: asyncio.Task[None] | None = None
+        self.url: str | None = None
+
+    def running(self) -> asyncio.Task[None]:
+        # A sync hook returning a task: awaited at start-up, and safe under script reloads.
+        return asyncio.get_running_loop().create_task(self._start())
+
+    async def _start(self) -> None:
+        settings = self.runtime.settings
+        host, port = ctx.master.addons.get("proxyserver").listen_addrs()[0][:2]
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        self.runtime.proxy_url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        self.runtime.exchanges.on_end = self._ended
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=settings.max_exchanges),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+            trust_env=False,
+        )
+        app = create_app(self.runtime, DirectDriver(self.runtime, self.http), self.http)
+        self.runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, handler_cancellation=True
+        )
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, settings.sidecar_host, settings.sidecar_port)
+        await site.start()
+        bound = self.runner.addresses[0]
+        self.url = f"http://{settings.sidecar_host}:{bound[1]}"
+        self.sweeper = asyncio.get_running_loop().create_task(self._sweep())
+        log.info(
+            "zerogravity-proxy ready: sidecar %s, proxy %s, upstream %s",
+            self.url,
+            self.runtime.proxy_url,
+            self.runtime.upstream_override or self.runtime.settings.upstream_base,
+        )
+
+    def _ended(self, exchange: Exchange) -> None:
+        ctx.master.addons.trigger(ExchangeEndHook(exchange))
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            for exchange in self.runtime.exchanges.expire():
+                log.warning("exchange %s expired past its deadline", exchange.id)
+
+    def done(self) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(self._stop())
+
+    async def _stop(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+        open_exchanges = len(self.runtime.exchanges)
+        if open_exchanges:
+            log.warning("shutting down: ending %d open exchange(s) with an error", open_exchanges)
+            self.runtime.exchanges.abort_all(SHUTDOWN)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(DRAIN_SECONDS):
+                    while len(self.runtime.exchanges):
+                        await asyncio.sleep(0.05)
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.http is not None:
+            await self.http.close()

@@ -1,0 +1,1 @@
+"""The aiohttp sidecar: OpenAI-format endpoints served from exchanges, on mitmproxy's loop."""
