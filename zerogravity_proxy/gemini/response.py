@@ -1,0 +1,164 @@
+"""Bytes of one Gemini HTTP response in, events out: the whole sans-IO decoding path.
+
+This runs inside mitmproxy's event loop for every chunk of every response, so it never raises:
+a broken body becomes one `UPSTREAM_PROTOCOL_ERROR` event and the parser goes inert. The only
+exception is a body cut off mid-payload at EOF, which is reported as the truncation it is
+(`STREAM_TRUNCATED`, from the interpreter) rather than as a protocol error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import brotli
+import orjson
+import zstandard
+
+from zerogravity_proxy.events import Event, UpstreamError
+from zerogravity_proxy.gemini.errors import DEFAULT_MAX_EVENT_SIZE, DecodeError, parse_error
+from zerogravity_proxy.gemini.interpret import ChunkInterpreter, new_call_id
+from zerogravity_proxy.gemini.jsonstream import JSONArrayDecoder
+from zerogravity_proxy.gemini.sse import SSEDecoder
+
+DEFAULT_MAX_ERROR_BODY = 1024 * 1024
+
+_FAILURES = (DecodeError, orjson.JSONDecodeError, zlib.error, brotli.error, zstandard.ZstdError)
+
+
+class _Framer(Protocol):
+    def feed(self, data: bytes) -> Sequence[str | bytes]: ...
+    def close(self) -> Sequence[str | bytes]: ...
+
+
+class ResponseParser:
+    """Feed raw (still content-encoded) body chunks, get events; call `close()` at EOF.
+
+    A non-200 body is kept (up to `max_error_body`) and becomes one `UpstreamError` at close.
+    A 200 body is SSE for `text/event-stream`, otherwise a JSON array or object.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        content_type: str | None,
+        content_encoding: str | None,
+        *,
+        new_call_id: Callable[[], str] = new_call_id,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_error_body: int = DEFAULT_MAX_ERROR_BODY,
+    ) -> None:
+        self._status = status
+        self._inflate = _inflater(content_encoding)
+        self._framer: _Framer = (
+            SSEDecoder(max_event_size)
+            if _media_type(content_type) == "text/event-stream"
+            else JSONArrayDecoder(max_event_size)
+        )
+        self._interpreter = ChunkInterpreter(new_call_id)
+        self._error_body = bytearray()
+        self._error_room = max_error_body
+        self._inert = False
+        self._failed = False
+
+    @property
+    def finished(self) -> bool:
+        """A `Finish` or an `UpstreamError` has been emitted: the response reached an end."""
+        return self._failed or self._interpreter.finished
+
+    def feed(self, data: bytes) -> list[Event]:
+        if self._inert or not data or self._interpreter.failed:
+            return []
+        if self._status != 200:
+            self._keep_error_body(data)
+            return []
+        events: list[Event] = []
+        try:
+            self._interpret(self._framer.feed(self._inflate(data)), events)
+        except _FAILURES as exc:
+            events.append(self._fail(exc))
+        return events
+
+    def close(self) -> list[Event]:
+        if self._inert:
+            return []
+        self._inert = True
+        if self._status != 200:
+            self._failed = True
+            return [parse_error(self._status, bytes(self._error_body))]
+        events: list[Event] = []
+        # A payload cut off by EOF fails to decode: the interpreter reports the truncation.
+        with contextlib.suppress(*_FAILURES):
+            self._interpret(self._framer.close(), events)
+        return events + self._interpreter.close()
+
+    def _interpret(self, payloads: Sequence[str | bytes], events: list[Event]) -> None:
+        for payload in payloads:
+            if self._interpreter.failed:
+                return  # nothing follows an upstream error, not even a protocol error
+            for chunk in _chunks(orjson.loads(payload)):
+                events += self._interpreter.feed(chunk)
+
+    def _keep_error_body(self, data: bytes) -> None:
+        """Keep the head of an error body; one that fails to decompress is kept up to there."""
+        if self._error_room <= 0:
+            return
+        try:
+            data = self._inflate(data)[: self._error_room]
+        except _FAILURES:
+            self._error_room = 0
+            return
+        self._error_body += data
+        self._error_room -= len(data)
+
+    def _fail(self, exc: Exception) -> UpstreamError:
+        self._inert = True
+        self._failed = True
+        if isinstance(exc, orjson.JSONDecodeError):
+            what = "invalid JSON in upstream response"
+        elif isinstance(exc, DecodeError):
+            what = "malformed upstream response"
+        else:
+            what = "cannot decompress upstream response"
+        return UpstreamError(502, "UPSTREAM_PROTOCOL_ERROR", f"{what}: {exc}"[:300])
+
+
+def _chunks(payload: Any) -> Sequence[Mapping[str, Any]]:
+    """A payload is one chunk object, or (Cloud Code error bodies) an array of them."""
+    if isinstance(payload, Mapping):
+        return [payload]
+    if isinstance(payload, list) and all(isinstance(item, Mapping) for item in payload):
+        return payload
+    raise DecodeError("payload is not a JSON object")
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
+def _inflater(content_encoding: str | None) -> Callable[[bytes], bytes]:
+    """An incremental decoder for the body's `Content-Encoding`.
+
+    Every supported decoder returns all the output its input allows, so none needs a flush.
+    """
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        return _identity
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 32).decompress  # gzip or zlib header
+    if encoding == "br":
+        decompress: Callable[[bytes], bytes] = brotli.Decompressor().process
+        return decompress
+    if encoding == "zstd":
+        return zstandard.ZstdDecompressor().decompressobj().decompress
+
+    def unsupported(data: bytes) -> bytes:
+        raise DecodeError(f"unsupported content-encoding {encoding!r}")
+
+    return unsupported
+
+
+def _identity(data: bytes) -> bytes:
+    return data
