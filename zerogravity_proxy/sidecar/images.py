@@ -25,13 +25,14 @@ async def inline_remote_images(body: Any, http: aiohttp.ClientSession, max_bytes
         if not isinstance(content, list):
             continue
         for j, part in enumerate(content):
-            image = part.get("image_url") if isinstance(part, dict) else None
-            if not isinstance(image, dict):
+            if not isinstance(part, dict):
                 continue
-            url = image.get("url")
+            image = part.get("image_url")
+            holder, key = (image, "url") if isinstance(image, dict) else (part, "image_url")
+            url = holder.get(key)
             if isinstance(url, str) and url.startswith(("http://", "https://")):
-                param = f"messages[{i}].content[{j}].image_url.url"
-                image["url"] = await _fetch_data_uri(http, url, max_bytes, param)
+                param = f"messages[{i}].content[{j}].image_url"
+                holder[key] = await _fetch_data_uri(http, url, max_bytes, param)
 
 
 async def _fetch_data_uri(http: aiohttp.ClientSession, url: str, max_bytes: int, param: str) -> str:
