@@ -87,7 +87,9 @@ class Settings:
         "", "API key for the gemini flavour.", secret=True, env_aliases=("GEMINI_API_KEY",)
     )
     cloudcode_token: str = _opt("", "OAuth bearer token for the cloudcode flavour.", secret=True)
-    cloudcode_project: str = _opt("", "Cloud Code project for the cloudcode flavour.")
+    cloudcode_project: str = _opt(
+        "", "Cloud Code project (cloudaicompanionProject); leave empty on the free tier."
+    )
     gemini_hosts: tuple[str, ...] = _opt(GOOGLE_API_HOSTS, "Hosts whose traffic is Gemini traffic.")
     models: tuple[str, ...] = _opt(
         (), "Model catalogue as name or name=upstream_id entries. Default: per flavour."

@@ -32,7 +32,8 @@ def clean_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("ZEROGRAVITY_") and k not in {"GEMINI_API_KEY", "HTTPS_PROXY", "HTTP_PROXY"}
+        if not k.startswith("ZEROGRAVITY_")
+        and k not in {"GEMINI_API_KEY", "HTTPS_PROXY", "HTTP_PROXY"}
     }
     env.update(
         {

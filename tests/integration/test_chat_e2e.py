@@ -81,7 +81,10 @@ def test_non_streaming_text(client: openai.OpenAI, daemon: Daemon) -> None:
     assert choice.finish_reason == "stop"
     assert "Hello there" in (choice.message.content or "")
     assert completion.usage is not None
-    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
+    assert (
+        completion.usage.total_tokens
+        == completion.usage.prompt_tokens + completion.usage.completion_tokens
+    )
     assert completion.usage.completion_tokens > 0
     [sent] = generation_requests(daemon)
     body = sent["body"]
@@ -105,7 +108,9 @@ def test_streaming_matches_non_streaming(client: openai.OpenAI) -> None:
     assert len({c.id for c in chunks}) == 1 and len({c.created for c in chunks}) == 1
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == whole.choices[0].message.content
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finishes = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert finishes == ["stop"]
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert all(c.usage is None for c in chunks[:-1])
@@ -122,19 +127,28 @@ def test_reasoning_content_streams(client: openai.OpenAI) -> None:
     )
     chunks = list(stream)
     reasoning = "".join(
-        (c.choices[0].delta.model_extra or {}).get("reasoning_content") or "" for c in chunks if c.choices
+        (c.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
+        for c in chunks
+        if c.choices
     )
     content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert reasoning and content
     usage = chunks[-1].usage
     assert usage is not None and usage.completion_tokens_details is not None
-    assert usage.completion_tokens_details.reasoning_tokens and usage.completion_tokens_details.reasoning_tokens > 0
+    assert (
+        usage.completion_tokens_details.reasoning_tokens
+        and usage.completion_tokens_details.reasoning_tokens > 0
+    )
 
 
-def test_parallel_tool_round_trip_restores_signatures(client: openai.OpenAI, daemon: Daemon) -> None:
+def test_parallel_tool_round_trip_restores_signatures(
+    client: openai.OpenAI, daemon: Daemon
+) -> None:
     daemon.clear_simulator_requests()
     messages: list[Any] = [{"role": "user", "content": "Use get_weather and get_time for Paris."}]
-    with client.chat.completions.stream(model=GEMINI3, messages=messages, tools=WEATHER_TOOLS) as stream:
+    with client.chat.completions.stream(
+        model=GEMINI3, messages=messages, tools=WEATHER_TOOLS
+    ) as stream:
         first = stream.get_final_completion()
     choice = first.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -206,7 +220,9 @@ def test_remote_image_url_refused(client: openai.OpenAI) -> None:
             messages=[
                 {
                     "role": "user",
-                    "content": [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}],
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+                    ],
                 }
             ],
         )
@@ -223,7 +239,10 @@ def test_json_schema_output(client: openai.OpenAI) -> None:
     completion = client.chat.completions.create(
         model=FLASH,
         messages=[{"role": "user", "content": "Largest city in France?"}],
-        response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema, "strict": True}},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "city", "schema": schema, "strict": True},
+        },
     )
     data = json.loads(completion.choices[0].message.content or "")
     assert set(data) == {"city", "population"}
@@ -232,6 +251,8 @@ def test_json_schema_output(client: openai.OpenAI) -> None:
 
 def test_length_finish(client: openai.OpenAI) -> None:
     completion = client.chat.completions.create(
-        model=FLASH, messages=[{"role": "user", "content": "Talk a lot [[sim:events=40,size=30]]"}], max_tokens=5
+        model=FLASH,
+        messages=[{"role": "user", "content": "Talk a lot [[sim:events=40,size=30]]"}],
+        max_tokens=5,
     )
     assert completion.choices[0].finish_reason == "length"

@@ -24,22 +24,32 @@ BODY = b'{"contents":[{"role":"user","parts":[{"text":"Hi from a Gemini client"}
 
 def strict_client(daemon: Daemon, **kw: Any) -> openai.OpenAI:
     return openai.OpenAI(
-        base_url=daemon.base_url, api_key="unused", max_retries=0, _strict_response_validation=True, **kw
+        base_url=daemon.base_url,
+        api_key="unused",
+        max_retries=0,
+        _strict_response_validation=True,
+        **kw,
     )
 
 
-async def fetch(url: str, *, proxy: str | None = None, cafile: Path | None = None) -> tuple[int, bytes]:
+async def fetch(
+    url: str, *, proxy: str | None = None, cafile: Path | None = None
+) -> tuple[int, bytes]:
     ssl_context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
     headers = {"x-goog-api-key": "client-key", "content-type": "application/json"}
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, data=BODY, headers=headers, proxy=proxy, ssl=ssl_context or True) as resp:
-            return resp.status, await resp.read()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=BODY, headers=headers, proxy=proxy, ssl=ssl_context or True) as resp,
+    ):
+        return resp.status, await resp.read()
 
 
 def test_unmatched_gemini_client_gets_upstream_bytes(daemon: Daemon) -> None:
     """A Gemini client using the proxy (HTTPS, our CA) gets the upstream's bytes untouched."""
     daemon.clear_simulator_requests()
-    status, through_proxy = asyncio.run(fetch(GEMINI_URL, proxy=daemon.proxy, cafile=daemon.ca_cert))
+    status, through_proxy = asyncio.run(
+        fetch(GEMINI_URL, proxy=daemon.proxy, cafile=daemon.ca_cert)
+    )
     direct_url = daemon.simulator_url() + GEMINI_URL.split(".com", 1)[1]
     _, direct = asyncio.run(fetch(direct_url))
     assert status == 200
@@ -80,7 +90,9 @@ def test_idle_timeout(tmp_path: Path) -> None:
         started = time.monotonic()
         with pytest.raises(openai.APIError) as e:
             for _ in client.chat.completions.create(
-                model=FLASH, messages=[{"role": "user", "content": "hi [[sim:stall=10]]"}], stream=True
+                model=FLASH,
+                messages=[{"role": "user", "content": "hi [[sim:stall=10]]"}],
+                stream=True,
             ):
                 pass
         assert e.value.code == "upstream_idle_timeout"
@@ -96,7 +108,9 @@ def test_idle_timeout(tmp_path: Path) -> None:
         ([], {"ZEROGRAVITY_IDLE_TIMEOUT": "soon"}, "idle_timeout"),
     ],
 )
-def test_bad_options_fail_loudly(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
+def test_bad_options_fail_loudly(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
     result = subprocess.run(
         [str(BIN / "zerogravity-proxy"), "run", *args],
         env=clean_env(tmp_path, env),
@@ -110,7 +124,7 @@ def test_bad_options_fail_loudly(tmp_path: Path, args: list[str], env: dict[str,
 
 def test_unknown_config_key_fails(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('sidecar_prot = 9000\n')
+    config.write_text("sidecar_prot = 9000\n")
     result = subprocess.run(
         [str(BIN / "zerogravity-proxy"), "run", "--config", str(config)],
         env=clean_env(tmp_path),
@@ -124,11 +138,13 @@ def test_unknown_config_key_fails(tmp_path: Path) -> None:
 def test_config_file_env_and_flag_layers(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('models = ["from-config=gemini-2.5-flash"]\ngate_timeout = 3\n')
-    with running_daemon(
-        tmp_path, ["--config", str(config)], {"ZEROGRAVITY_MODELS": "from-env=gemini-2.5-flash"}
-    ) as daemon:
-        with strict_client(daemon) as client:
-            assert [m.id for m in client.models.list().data] == ["from-env"]
+    with (
+        running_daemon(
+            tmp_path, ["--config", str(config)], {"ZEROGRAVITY_MODELS": "from-env=gemini-2.5-flash"}
+        ) as daemon,
+        strict_client(daemon) as client,
+    ):
+        assert [m.id for m in client.models.list().data] == ["from-env"]
 
 
 def test_mitmdump_script_runs_the_same_daemon(tmp_path: Path) -> None:
@@ -153,3 +169,32 @@ def test_mitmdump_script_runs_the_same_daemon(tmp_path: Path) -> None:
         assert "via mitmdump" in text
         assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
         assert daemon.health()["simulator"] is True
+
+
+def test_cloudcode_flavour_end_to_end(tmp_path: Path) -> None:
+    with (
+        running_daemon(tmp_path, ["--upstream-flavour", "cloudcode"]) as daemon,
+        strict_client(daemon) as client,
+    ):
+        chunks = list(
+            client.chat.completions.create(
+                model="gemini-3-flash",
+                messages=[{"role": "user", "content": "Through Cloud Code"}],
+                stream=True,
+                stream_options={"include_usage": True},
+                metadata={"team": "core"},
+            )
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert "Through Cloud Code" in text
+        assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens > 0
+        [sent] = [r for r in daemon.simulator_requests() if r["path"].startswith("/v1internal:")]
+        assert sent["path"] == "/v1internal:streamGenerateContent"
+        assert sent["headers"]["authorization"] == "present"
+        body = sent["body"]
+        assert body["model"] == "gemini-3-flash" and body["user_prompt_id"]
+        assert "project" not in body  # the free tier must not send one
+        assert body["request"]["contents"] == [
+            {"role": "user", "parts": [{"text": "Through Cloud Code"}]}
+        ]
+        assert body["request"]["labels"] == {"team": "core"}

@@ -18,7 +18,9 @@ FLASH = "gemini-2.5-flash"
 
 def post_raw(daemon: Daemon, body: bytes) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
-        f"{daemon.base_url}/chat/completions", data=body, headers={"content-type": "application/json"}
+        f"{daemon.base_url}/chat/completions",
+        data=body,
+        headers={"content-type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as resp:
@@ -28,13 +30,17 @@ def post_raw(daemon: Daemon, body: bytes) -> tuple[int, dict[str, Any]]:
 
 
 def ask(client: openai.OpenAI, text: str, **kw: Any) -> Any:
-    return client.chat.completions.create(model=FLASH, messages=[{"role": "user", "content": text}], **kw)
+    return client.chat.completions.create(
+        model=FLASH, messages=[{"role": "user", "content": text}], **kw
+    )
 
 
 def test_malformed_json(daemon: Daemon) -> None:
     status, body = post_raw(daemon, b'{"model": "gemini-2.5-flash", "messages": [')
     assert status == 400
-    assert body["error"]["type"] == "invalid_request_error" and body["error"]["code"] == "invalid_json"
+    assert (
+        body["error"]["type"] == "invalid_request_error" and body["error"]["code"] == "invalid_json"
+    )
 
 
 def test_missing_messages(daemon: Daemon) -> None:
@@ -43,7 +49,9 @@ def test_missing_messages(daemon: Daemon) -> None:
 
 
 def test_oversized_body_then_still_serving(daemon: Daemon, client: openai.OpenAI) -> None:
-    big = json.dumps({"model": FLASH, "messages": [{"role": "user", "content": "x" * (5 * 1024 * 1024)}]})
+    big = json.dumps(
+        {"model": FLASH, "messages": [{"role": "user", "content": "x" * (5 * 1024 * 1024)}]}
+    )
     status, body = post_raw(daemon, big.encode())
     assert status == 413 and body["error"]["code"] == "request_too_large"
     assert ask(client, "still there?").choices[0].finish_reason == "stop"

@@ -47,13 +47,11 @@ def build_request(runtime: Runtime, exchange: Exchange) -> tuple[str, dict[str, 
     else:
         url = f"{origin}/v1internal:streamGenerateContent?alt=sse"
         headers["authorization"] = f"Bearer {settings.cloudcode_token or SIMULATOR_KEY}"
-        body = {
-            "model": exchange.spec.upstream_model,
-            "project": settings.cloudcode_project or "zerogravity-simulator",
-            "requestId": f"zerogravity/{exchange.id}",
-            "userAgent": "zerogravity-proxy",
-            "request": {"contents": PLACEHOLDER},
-        }
+        # gemini-cli's envelope. The free tier must not send a project, so it is optional.
+        body = {"model": exchange.spec.upstream_model, "user_prompt_id": exchange.id}
+        if settings.cloudcode_project:
+            body["project"] = settings.cloudcode_project
+        body["request"] = {"contents": PLACEHOLDER}
     return url, headers, orjson.dumps(body)
 
 
