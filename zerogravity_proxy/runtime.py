@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from zerogravity_proxy.exchanges import Exchanges
+from zerogravity_proxy.hooks import Observers
 from zerogravity_proxy.openai.models import DEFAULT_MODELS, Catalogue
 from zerogravity_proxy.settings import Settings
 from zerogravity_proxy.signatures import SignatureCache
@@ -19,6 +20,7 @@ class Runtime:
     settings: Settings
     exchanges: Exchanges = field(init=False)
     signatures: SignatureCache = field(default_factory=SignatureCache)
+    observers: Observers = field(default_factory=Observers)
     catalogue: Catalogue = field(init=False)
     proxy_url: str | None = None  # http://host:port of our own proxy, once it listens
     simulator_url: str | None = None  # base URL of the in-process simulator, when serving from it

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import time
 
-from mitmproxy import ctx, http
+from mitmproxy import http
 
 from zerogravity_proxy.addons.flows import META_EXCHANGE, gemini_endpoint
 from zerogravity_proxy.events import Event, UpstreamError, Usage
 from zerogravity_proxy.exchanges import Exchange
 from zerogravity_proxy.gemini.response import ResponseParser
-from zerogravity_proxy.hooks import GeminiEventsHook, GeminiResponseEndHook
+from zerogravity_proxy.hooks import GeminiEventsHook, GeminiResponseEndHook, Observers
 from zerogravity_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -27,12 +27,19 @@ META_TAP = "zerogravity.tap"
 class Tap:
     """The `flow.response.stream` callable of one Gemini response."""
 
-    __slots__ = ("closed", "exchange", "failure", "flow", "parser", "usage")
+    __slots__ = ("closed", "exchange", "failure", "flow", "observers", "parser", "usage")
 
-    def __init__(self, flow: http.HTTPFlow, parser: ResponseParser, exchange: Exchange | None):
+    def __init__(
+        self,
+        flow: http.HTTPFlow,
+        parser: ResponseParser,
+        exchange: Exchange | None,
+        observers: Observers,
+    ) -> None:
         self.flow = flow
         self.parser = parser
         self.exchange = exchange
+        self.observers = observers
         self.closed = False
         self.usage: Usage | None = None
         self.failure: UpstreamError | None = None
@@ -65,7 +72,7 @@ class Tap:
             self.exchange.upstream_done()
         else:
             self._log_observed()
-        ctx.master.addons.trigger(GeminiResponseEndHook(self.flow, self.exchange))
+        self.observers.notify(GeminiResponseEndHook(self.flow, self.exchange))
 
     def _dispatch(self, events: list[Event]) -> None:
         if not events:
@@ -78,7 +85,7 @@ class Tap:
                     self.usage = event
                 elif isinstance(event, UpstreamError):
                     self.failure = event
-        ctx.master.addons.trigger(GeminiEventsHook(self.flow, self.exchange, events))
+        self.observers.notify(GeminiEventsHook(self.flow, self.exchange, events))
 
     def _log_observed(self) -> None:
         usage = self.usage or Usage()
@@ -115,7 +122,7 @@ class Capture:
             headers.get("content-type"),
             headers.get("content-encoding"),
         )
-        tap = Tap(flow, parser, exchange)
+        tap = Tap(flow, parser, exchange, self.runtime.observers)
         flow.metadata[META_TAP] = tap
         flow.response.stream = tap
 

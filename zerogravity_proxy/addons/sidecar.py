@@ -66,7 +66,7 @@ class Sidecar:
         )
 
     def _ended(self, exchange: Exchange) -> None:
-        ctx.master.addons.trigger(ExchangeEndHook(exchange))
+        self.runtime.observers.notify(ExchangeEndHook(exchange))
 
     async def _sweep(self) -> None:
         while True:
