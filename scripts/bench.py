@@ -31,7 +31,9 @@ from pathlib import Path
 import aiohttp
 
 BIN = Path(sys.executable).parent
-DIRECTIVE = "[[sim:events=50,size=20]]"
+BURST = "[[sim:events=50,size=20]]"
+# The pace of a real model: 20 ms between events, about a second per response.
+PACED = "[[sim:events=50,size=20,delay=20]]"
 MODEL = "gemini-2.5-flash"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -70,9 +72,9 @@ def wait_http(url: str, timeout: float = 30) -> None:
 Request = Callable[[aiohttp.ClientSession], Awaitable[float]]
 
 
-def direct_request(base: str) -> Request:
+def direct_request(base: str, directive: str) -> Request:
     url = f"{base}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"
-    body = json.dumps({"contents": [{"role": "user", "parts": [{"text": f"bench {DIRECTIVE}"}]}]})
+    body = json.dumps({"contents": [{"role": "user", "parts": [{"text": f"bench {directive}"}]}]})
     headers = {"x-goog-api-key": "bench", "content-type": "application/json"}
 
     async def send(session: aiohttp.ClientSession) -> float:
@@ -89,14 +91,14 @@ def direct_request(base: str) -> Request:
     return send
 
 
-def sidecar_request(base: str) -> Request:
+def sidecar_request(base: str, directive: str) -> Request:
     url = f"{base}/v1/chat/completions"
     body = json.dumps(
         {
             "model": MODEL,
             "stream": True,
             "reasoning_effort": "none",
-            "messages": [{"role": "user", "content": f"bench {DIRECTIVE}"}],
+            "messages": [{"role": "user", "content": f"bench {directive}"}],
         }
     )
 
@@ -119,6 +121,7 @@ def sidecar_request(base: str) -> Request:
 @dataclass
 class Row:
     path: str
+    pacing: str
     concurrency: int
     requests: int
     requests_per_s: float
@@ -145,13 +148,16 @@ async def load(send: Request, concurrency: int, total: int) -> tuple[float, list
         return time.perf_counter() - started, ttfts
 
 
-def measure(path: str, send: Request, concurrency: int, total: int, pid: int | None) -> Row:
+def measure(
+    path: str, pacing: str, send: Request, concurrency: int, total: int, pid: int | None
+) -> Row:
     cpu_before = cpu_seconds(pid) if pid else 0.0
     wall, ttfts = asyncio.run(load(send, concurrency, total))
     cpu = (cpu_seconds(pid) - cpu_before) if pid else None
     quantiles = statistics.quantiles(ttfts, n=20)
     return Row(
         path,
+        pacing,
         concurrency,
         total,
         round(total / wall, 1),
@@ -168,7 +174,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few requests: prove it runs")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    levels = [(1, 10), (10, 40), (50, 100)] if args.quick else [(1, 200), (10, 1000), (50, 2000)]
+    levels = [(BURST, 1, 10), (BURST, 10, 40), (BURST, 50, 100), (PACED, 50, 50)]
+    if not args.quick:
+        levels = [(BURST, 1, 200), (BURST, 10, 1000), (BURST, 50, 2000), (PACED, 50, 500)]
 
     sim_port, proxy_port, sidecar_port = free_port(), free_port(), free_port()
     simulator_base = f"http://127.0.0.1:{sim_port}"
@@ -195,15 +203,12 @@ def main() -> None:
             wait_http(f"{simulator_base}/v1beta/models?key=bench")
             wait_http(f"{sidecar_base}/healthz")
             rows = []
-            for concurrency, total in levels:
-                rows.append(
-                    measure("direct", direct_request(simulator_base), concurrency, total, None)
-                )
-                rows.append(
-                    measure(
-                        "sidecar", sidecar_request(sidecar_base), concurrency, total, daemon.pid
-                    )
-                )
+            for directive, concurrency, total in levels:
+                pacing = "paced" if directive == PACED else "burst"
+                direct = direct_request(simulator_base, directive)
+                sidecar = sidecar_request(sidecar_base, directive)
+                rows.append(measure("direct", pacing, direct, concurrency, total, None))
+                rows.append(measure("sidecar", pacing, sidecar, concurrency, total, daemon.pid))
             rss = peak_rss_mib(daemon.pid)
         finally:
             for process in (daemon, sim):
@@ -218,22 +223,23 @@ def main() -> None:
 
 def report(rows: list[Row], rss: float) -> None:
     print(
-        f"{'path':8} {'conc':>4} {'reqs':>5} {'req/s':>8} {'TTFT p50 ms':>12} {'TTFT p95 ms':>12} {'daemon CPU ms/req':>18}"
+        f"{'path':8} {'pacing':6} {'conc':>4} {'reqs':>5} {'req/s':>8} "
+        f"{'TTFT p50 ms':>12} {'TTFT p95 ms':>12} {'daemon CPU ms/req':>18}"
     )
     for r in rows:
         cpu = (
             f"{r.daemon_cpu_ms_per_request:.2f}" if r.daemon_cpu_ms_per_request is not None else "-"
         )
         print(
-            f"{r.path:8} {r.concurrency:>4} {r.requests:>5} {r.requests_per_s:>8.1f} "
+            f"{r.path:8} {r.pacing:6} {r.concurrency:>4} {r.requests:>5} {r.requests_per_s:>8.1f} "
             f"{r.ttft_p50_ms:>12.2f} {r.ttft_p95_ms:>12.2f} {cpu:>18}"
         )
     print("\nsidecar against direct, same run:")
-    by_level = {(r.path, r.concurrency): r for r in rows}
-    for concurrency in sorted({r.concurrency for r in rows}):
-        d, s = by_level[("direct", concurrency)], by_level[("sidecar", concurrency)]
+    by_level = {(r.path, r.pacing, r.concurrency): r for r in rows}
+    for pacing, concurrency in dict.fromkeys((r.pacing, r.concurrency) for r in rows):
+        d, s = by_level[("direct", pacing, concurrency)], by_level[("sidecar", pacing, concurrency)]
         print(
-            f"  c={concurrency:<3} throughput x{s.requests_per_s / d.requests_per_s:.2f}  "
+            f"  {pacing} c={concurrency:<3} throughput x{s.requests_per_s / d.requests_per_s:.2f}  "
             f"TTFT p50 +{s.ttft_p50_ms - d.ttft_p50_ms:.2f} ms (x{s.ttft_p50_ms / d.ttft_p50_ms:.2f})  "
             f"TTFT p95 +{s.ttft_p95_ms - d.ttft_p95_ms:.2f} ms"
         )

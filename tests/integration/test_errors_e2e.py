@@ -129,7 +129,8 @@ def test_safety_block_is_content_filter(client: openai.OpenAI) -> None:
     assert completion.choices[0].finish_reason == "content_filter"
 
 
-def test_client_disconnect_cancels_exchange(client: openai.OpenAI, daemon: Daemon) -> None:
+def test_client_disconnect_cancels_exchange_and_upstream(client: openai.OpenAI, daemon: Daemon) -> None:
+    daemon.clear_simulator_requests()
     stream = ask(client, "slow please [[sim:events=40,delay=100]]", stream=True)
     next(iter(stream))
     stream.close()
@@ -140,3 +141,12 @@ def test_client_disconnect_cancels_exchange(client: openai.OpenAI, daemon: Daemo
     while "outcome=cancelled" not in daemon.log() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "outcome=cancelled" in daemon.log()
+    # The upstream request was abandoned too: the simulator never got to finish its stream.
+    time.sleep(0.5)
+    [upstream] = [r for r in daemon.simulator_requests() if "GenerateContent" in r["path"]]
+    assert upstream["completed"] is False
+    sent_then = upstream["frames_sent"]
+    assert sent_then < 40
+    time.sleep(0.5)
+    [upstream] = [r for r in daemon.simulator_requests() if "GenerateContent" in r["path"]]
+    assert upstream["frames_sent"] == sent_then, "the simulator kept streaming to nobody"

@@ -362,26 +362,31 @@ async def _send_stream(exchange: _Exchange, plan: Plan, gzipped: bool) -> web.St
     newline = config.gemini_sse_newline if gemini else config.cloudcode_sse_newline
     stream = stream_bytes(plan, exchange.flavour, exchange.framing, newline)
     content_type = SSE_TYPE if exchange.framing is Framing.SSE else JSON_TYPE
-    exchange.entry["status"] = 200
+    exchange.entry.update(status=200, frames_sent=0, completed=False)
     response = web.StreamResponse(status=200, headers=exchange.headers(content_type, gzipped))
     await response.prepare(exchange.request)
     await response.write(b"")  # the status line and headers go out before the first chunk
     encoder = GzipStream() if gzipped else None
     encode: Callable[[bytes], bytes] = encoder.feed if encoder else _identity
-    await _write_paced(response, [encode(frame) for frame in stream.frames], plan)
+    await _write_paced(response, [encode(frame) for frame in stream.frames], plan, exchange.entry)
     if plan.pacing.cut is not None:
         _hang_up(exchange.request)
         return response
     await response.write_eof(encoder.finish(stream.tail) if encoder else stream.tail)
+    exchange.entry["completed"] = True
     return response
 
 
-async def _write_paced(response: web.StreamResponse, frames: list[bytes], plan: Plan) -> None:
+async def _write_paced(
+    response: web.StreamResponse, frames: list[bytes], plan: Plan, entry: JSON
+) -> None:
+    """Write frames with the plan's pacing; the log entry shows how far a stream got."""
     pacing = plan.pacing
     for index, frame in enumerate(frames):
         if index and pacing.delay:
             await asyncio.sleep(pacing.delay)
         await response.write(frame)
+        entry["frames_sent"] = index + 1
         if index == 0 and pacing.stall:
             await asyncio.sleep(pacing.stall)
 
