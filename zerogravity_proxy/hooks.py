@@ -53,14 +53,16 @@ class Observers:
     """
 
     def __init__(self) -> None:
-        self._chain: list[Any] = []
+        self._registered: tuple[Any, ...] = ()
         self._subscribers: dict[str, list[Callable[..., Any]]] = {}
 
     def notify(self, hook: hooks.Hook) -> None:
-        chain = ctx.master.addons.chain
-        if chain != self._chain:
-            self._chain = list(chain)
+        manager = ctx.master.addons
+        registered = tuple(manager.lookup.values())  # includes sub-addons (scripts)
+        if registered != self._registered:
+            self._registered = registered
             self._subscribers.clear()
+        chain = manager.chain
         subscribers = self._subscribers.get(hook.name)
         if subscribers is None:
             subscribers = self._subscribers[hook.name] = [

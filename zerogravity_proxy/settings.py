@@ -114,7 +114,7 @@ class Settings:
             if not 0 <= getattr(self, name) <= 65535:
                 raise SettingsError(f"{name}: {getattr(self, name)} is not a port number")
         for name in ("gate_timeout", "idle_timeout", "request_timeout"):
-            if getattr(self, name) <= 0:
+            if not getattr(self, name) > 0:  # also refuses NaN
                 raise SettingsError(f"{name}: must be a positive number of seconds")
         for name in ("max_body_size", "max_exchanges", "remote_image_max_bytes"):
             if getattr(self, name) < 1:
@@ -123,6 +123,9 @@ class Settings:
             url = getattr(self, name)
             if url and not url.startswith(("http://", "https://")):
                 raise SettingsError(f"{name}: {url!r} is not an http(s) URL")
+        for spec in self.models:
+            if not spec.partition("=")[0].strip():
+                raise SettingsError(f"models: empty model name in {spec!r}")
         if (
             self.upstream_flavour == "cloudcode"
             and self.cloudcode_token
@@ -193,7 +196,7 @@ def coerce(name: str, value: Any) -> Any:
                 return False
             raise TypeError
         if kind is int:
-            if isinstance(value, bool):
+            if isinstance(value, bool | float):
                 raise TypeError
             return int(value)
         if kind is float:
@@ -229,6 +232,12 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
                 values[name] = coerce(name, environ[var])
                 break
     return values
+
+
+def _env_var(name: str, environ: Mapping[str, str]) -> str:
+    """The variable a setting's environment value came from (the first one set)."""
+    aliases: tuple[str, ...] = FIELDS[name].metadata["env_aliases"]
+    return next(var for var in (env_name(name), *aliases) if var in environ)
 
 
 def default_config_path(environ: Mapping[str, str]) -> Path | None:
@@ -268,7 +277,7 @@ def resolve(
         sources.update(dict.fromkeys(layer, f"config {path}"))
     env_layer = from_environment(environ)
     values.update(env_layer)
-    sources.update({k: "env" for k in env_layer})
+    sources.update({k: f"env {_env_var(k, environ)}" for k in env_layer})
     flag_layer = {k: coerce(k, v) for k, v in (flags or {}).items() if v is not None}
     values.update(flag_layer)
     sources.update(dict.fromkeys(flag_layer, "flag"))

@@ -39,6 +39,7 @@ class SignatureCache:
         if expires < self._clock():
             del self._items[call_id]
             return None
+        self._items.move_to_end(call_id)
         return signature if issued_for == model else None
 
     def __len__(self) -> int:

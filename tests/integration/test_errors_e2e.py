@@ -129,7 +129,9 @@ def test_safety_block_is_content_filter(client: openai.OpenAI) -> None:
     assert completion.choices[0].finish_reason == "content_filter"
 
 
-def test_client_disconnect_cancels_exchange_and_upstream(client: openai.OpenAI, daemon: Daemon) -> None:
+def test_client_disconnect_cancels_exchange_and_upstream(
+    client: openai.OpenAI, daemon: Daemon
+) -> None:
     daemon.clear_simulator_requests()
     stream = ask(client, "slow please [[sim:events=40,delay=100]]", stream=True)
     next(iter(stream))

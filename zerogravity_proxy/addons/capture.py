@@ -12,7 +12,7 @@ import time
 
 from mitmproxy import http
 
-from zerogravity_proxy.addons.flows import META_EXCHANGE, gemini_endpoint
+from zerogravity_proxy.addons.flows import META_EXCHANGE, META_REFUSED, gemini_endpoint
 from zerogravity_proxy.events import Event, UpstreamError, Usage
 from zerogravity_proxy.exchanges import Exchange
 from zerogravity_proxy.gemini.response import ResponseParser
@@ -66,7 +66,17 @@ class Tap:
         if self.closed:
             return
         self.closed = True
-        events: list[Event] = [error] if error is not None else self.parser.close()
+        events: list[Event]
+        if error is not None:
+            events = [error]
+        else:
+            try:
+                events = self.parser.close()
+            except Exception:
+                log.exception("stream tap failed closing %s", self.flow.request.url)
+                events = [
+                    UpstreamError(502, "TAP_FAILED", "internal error while parsing the response")
+                ]
         self._dispatch(events)
         if self.exchange is not None:
             self.exchange.upstream_done()
@@ -114,6 +124,8 @@ class Capture:
         endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
         if endpoint is None or not endpoint.generates or flow.response is None:
             return
+        if flow.metadata.get(META_REFUSED):
+            return  # our own refusal, not a Gemini response
         exchange_id = flow.metadata.get(META_EXCHANGE)
         exchange = self.runtime.exchanges.get(exchange_id) if exchange_id else None
         headers = flow.response.headers

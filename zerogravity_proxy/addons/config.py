@@ -22,7 +22,7 @@ _TYPESPECS: dict[type, Any] = {str: str, int: int, bool: bool, float: str, tuple
 
 def to_option(value: Any) -> Any:
     if isinstance(value, float):
-        return f"{value:g}"
+        return repr(value).removesuffix(".0")
     if isinstance(value, tuple):
         return list(value)
     return value

@@ -13,6 +13,7 @@ TAG_HEADER = "x-zerogravity-exchange"
 
 META_ENDPOINT = "zerogravity.endpoint"
 META_EXCHANGE = "zerogravity.exchange"
+META_REFUSED = "zerogravity.refused"  # the inject addon answered the flow itself
 
 
 def gemini_endpoint(flow: http.HTTPFlow, hosts: Collection[str]) -> Endpoint | None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import orjson
 from mitmproxy import http
 
-from zerogravity_proxy.addons.flows import META_EXCHANGE, TAG_HEADER, gemini_endpoint
+from zerogravity_proxy.addons.flows import META_EXCHANGE, META_REFUSED, TAG_HEADER, gemini_endpoint
 from zerogravity_proxy.gemini.request import apply_spec
 from zerogravity_proxy.runtime import Runtime
 
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 def _refuse(flow: http.HTTPFlow, status: int, message: str) -> None:
     body = orjson.dumps({"error": {"code": status, "message": message, "status": "ZEROGRAVITY"}})
     flow.response = http.Response.make(status, body, {"content-type": "application/json"})
+    flow.metadata[META_REFUSED] = True
 
 
 class Inject:
@@ -40,16 +41,16 @@ class Inject:
         if endpoint is None or not endpoint.generates:
             _refuse(flow, 400, f"tagged request to a non-generating path: {flow.request.path}")
             return
-        exchange = self.runtime.exchanges.take(tag, rule="tag")
-        if exchange is None:
-            _refuse(flow, 409, "unknown, expired or already matched exchange")
-            return
         try:
             body = orjson.loads(flow.request.content or b"{}")
             if not isinstance(body, dict):
                 raise TypeError("request body is not a JSON object")
         except (orjson.JSONDecodeError, TypeError) as e:
             _refuse(flow, 400, f"originator body is not a Gemini request: {e}")
+            return
+        exchange = self.runtime.exchanges.take(tag, rule="tag")
+        if exchange is None:
+            _refuse(flow, 409, "unknown, expired or already matched exchange")
             return
         flow.request.content = orjson.dumps(apply_spec(body, endpoint.flavour, exchange.spec))
         # Our tap decodes any encoding, but identity keeps the hot path free of decompression.

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from mitmproxy import http
 
+from zerogravity_proxy.addons.flows import META_EXCHANGE
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.simulator import Simulator
 
@@ -43,7 +44,10 @@ class Upstream:
         if flow.response or flow.error or not flow.live:
             return
         target = self.runtime.upstream_override
-        if not target or flow.request.pretty_host not in self.runtime.settings.gemini_hosts:
+        if not target:
+            return
+        ours = META_EXCHANGE in flow.metadata  # a matched exchange, whatever its upstream_url
+        if not ours and flow.request.pretty_host not in self.runtime.settings.gemini_hosts:
             return
         url = urlsplit(target)
         flow.request.scheme = url.scheme

@@ -20,12 +20,12 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def error_response(error: OpenAIError) -> web.Response:
+def error_response(error: OpenAIError, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         status=error.status,
         body=orjson.dumps(error.body()),
         content_type="application/json",
-        headers=error.headers(),
+        headers={**error.headers(), **(headers or {})},
     )
 
 
@@ -50,8 +50,10 @@ async def openai_errors(request: web.Request, handler: Handler) -> web.StreamRes
         if e.status < 400:
             raise
         code = {404: "not_found", 405: "method_not_allowed"}.get(e.status)
+        allow = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
         return error_response(
-            OpenAIError(e.status, f"{e.reason}: {request.method} {request.path}", code=code)
+            OpenAIError(e.status, f"{e.reason}: {request.method} {request.path}", code=code),
+            allow,
         )
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)

@@ -24,7 +24,9 @@ SSE_HEADERS = {
 
 
 async def read_json(request: web.Request) -> Any:
-    raw = await request.read()
+    # The limit of the moment: max_body_size may be reconfigured while the app runs.
+    limit = request.app[RUNTIME].settings.max_body_size
+    raw = await request.clone(client_max_size=limit).read()
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:

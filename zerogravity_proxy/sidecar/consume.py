@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from zerogravity_proxy.drivers import Driver
 from zerogravity_proxy.events import Event, ToolCall, Usage
-from zerogravity_proxy.exchanges import Exchange, ExchangesFull, Outcome
+from zerogravity_proxy.exchanges import Batch, Exchange, ExchangesFull, Outcome
 from zerogravity_proxy.gemini.spec import ExchangeSpec
 from zerogravity_proxy.openai.errors import OpenAIError
 from zerogravity_proxy.runtime import Runtime
@@ -43,7 +43,12 @@ class Run:
             else:
                 timeout = min(gate_deadline, exchange.deadline) - now
             try:
-                batch = await asyncio.wait_for(exchange.queue.get(), max(timeout, 0))
+                if was_matched:
+                    batch = await asyncio.wait_for(exchange.queue.get(), max(timeout, 0))
+                else:
+                    woke_on_match, batch = await self._batch_or_match(max(timeout, 0))
+                    if woke_on_match:
+                        continue  # from now on the idle clock applies
             except TimeoutError:
                 if (
                     not was_matched
@@ -62,6 +67,25 @@ class Run:
                 elif isinstance(event, Usage):
                     self.usage = event
             yield batch
+
+    async def _batch_or_match(self, timeout: float) -> tuple[bool, Batch]:
+        """(False, next batch), or (True, None) once matched; TimeoutError after `timeout`."""
+        loop = asyncio.get_running_loop()
+        get = loop.create_task(self.exchange.queue.get())
+        matched = loop.create_task(self.exchange.matched.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {get, matched}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in (get, matched):
+                if not waiter.done():
+                    waiter.cancel()
+        if get in done:
+            return False, get.result()
+        if matched in done:
+            return True, None
+        raise TimeoutError
 
     def _timeout_error(self) -> OpenAIError:
         settings = self.runtime.settings
@@ -109,9 +133,10 @@ async def run_exchange(
         raise OpenAIError(
             503, f"The proxy is at capacity: {e}.", "server_error", "overloaded", retry_after=1
         ) from None
-    task = driver.start(exchange)
+    task: asyncio.Task[None] | None = None
     run = Run(runtime, exchange)
     try:
+        task = driver.start(exchange)
         yield run
     except asyncio.CancelledError:
         runtime.exchanges.finish(exchange, Outcome.CANCELLED, "client went away")
@@ -128,7 +153,7 @@ async def run_exchange(
     finally:
         if not exchange.ended:
             run.fail("ended without an outcome")
-        if not task.done():
+        if task is not None and not task.done():
             task.cancel()
         _log_outcome(exchange)
 
