@@ -101,6 +101,8 @@ class Settings:
     max_exchanges: int = _opt(256, "Most exchanges in flight at once.")
     fetch_remote_images: bool = _opt(False, "Fetch http(s) image URLs and inline them.")
     remote_image_max_bytes: int = _opt(10 * 1024 * 1024, "Largest remote image fetched, in bytes.")
+    response_retention_days: float = _opt(30.0, "Days a stored Responses API response is kept.")
+    response_store_max: int = _opt(10_000, "Most stored Responses API responses kept.")
     log_level: str = _opt("info", "Log level.", choices=("debug", "info", "warning", "error"))
 
     def __post_init__(self) -> None:
@@ -116,7 +118,14 @@ class Settings:
         for name in ("gate_timeout", "idle_timeout", "request_timeout"):
             if not getattr(self, name) > 0:  # also refuses NaN
                 raise SettingsError(f"{name}: must be a positive number of seconds")
-        for name in ("max_body_size", "max_exchanges", "remote_image_max_bytes"):
+        if not self.response_retention_days > 0:
+            raise SettingsError("response_retention_days: must be a positive number of days")
+        for name in (
+            "max_body_size",
+            "max_exchanges",
+            "remote_image_max_bytes",
+            "response_store_max",
+        ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
         for name in ("upstream_url", "upstream_override"):

@@ -7,11 +7,13 @@ the inject addon does) and delivers event batches (as the capture addon does).
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,6 +27,7 @@ from zerogravity_proxy.exchanges import Exchange, Outcome
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.settings import Settings
 from zerogravity_proxy.sidecar.app import create_app
+from zerogravity_proxy.store.responses import ResponseStore
 
 JSON = dict[str, Any]
 Script = Callable[[Runtime, Exchange], Awaitable[None]]
@@ -164,16 +167,20 @@ async def serve(script: Script, settings: Settings | None = None) -> AsyncIterat
 
     runtime.exchanges.on_end = on_end
     driver = StubDriver(runtime, script)
-    async with aiohttp.ClientSession() as upstream_http, aiohttp.ClientSession() as client_http:
-        server = TestServer(create_app(runtime, driver, upstream_http), host="127.0.0.1", port=0)
-        await server.start_server()
-        try:
-            url = str(server.make_url("")).rstrip("/")
-            yield Sidecar(runtime, driver, url, client_http, ended, end_signal)
-        finally:
-            await server.close()
-            for task in driver.tasks:
-                task.cancel()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ResponseStore(Path(tmp) / "responses.sqlite3", retention=3600, max_rows=100)
+        async with aiohttp.ClientSession() as upstream_http, aiohttp.ClientSession() as client_http:
+            app = create_app(runtime, driver, upstream_http, store)
+            server = TestServer(app, host="127.0.0.1", port=0)
+            await server.start_server()
+            try:
+                url = str(server.make_url("")).rstrip("/")
+                yield Sidecar(runtime, driver, url, client_http, ended, end_signal)
+            finally:
+                await server.close()
+                await store.close()
+                for task in driver.tasks:
+                    task.cancel()
 
 
 def chat(stream: bool = False, **extra: Any) -> JSON:
@@ -583,7 +590,7 @@ async def test_driver_failing_to_start_ends_the_exchange() -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/v1/nope"), ("POST", "/v1/completions"), ("GET", "/"), ("POST", "/v1/responses")],
+    [("GET", "/v1/nope"), ("POST", "/v1/completions"), ("GET", "/"), ("POST", "/v1/embeddings")],
 )
 async def test_unknown_route_is_an_openai_404(method: str, path: str) -> None:
     async with serve(never_sends) as sidecar:

@@ -73,6 +73,8 @@ def test_defaults() -> None:
         "max_exchanges": 256,
         "fetch_remote_images": False,
         "remote_image_max_bytes": 10 * MiB,
+        "response_retention_days": 30.0,
+        "response_store_max": 10_000,
         "log_level": "info",
     }
     assert s == DEFAULTS

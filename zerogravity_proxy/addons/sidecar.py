@@ -16,6 +16,7 @@ from zerogravity_proxy.exchanges import Exchange
 from zerogravity_proxy.hooks import ExchangeEndHook
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.sidecar.app import create_app
+from zerogravity_proxy.store.responses import ResponseStore
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Sidecar:
         self.http: aiohttp.ClientSession | None = None
         self.sweeper: asyncio.Task[None] | None = None
         self.url: str | None = None
+        self.store: ResponseStore | None = None
 
     def running(self) -> asyncio.Task[None]:
         # A sync hook returning a task: awaited at start-up, and safe under script reloads.
@@ -48,7 +50,13 @@ class Sidecar:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
             trust_env=False,
         )
-        app = create_app(self.runtime, DirectDriver(self.runtime, self.http), self.http)
+        self.store = ResponseStore(
+            settings.state_path / "responses.sqlite3",
+            retention=settings.response_retention_days * 86400,
+            max_rows=settings.response_store_max,
+        )
+        await self.store.open()
+        app = create_app(self.runtime, DirectDriver(self.runtime, self.http), self.http, self.store)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, handler_cancellation=True
         )
@@ -92,3 +100,5 @@ class Sidecar:
             await self.runner.cleanup()
         if self.http is not None:
             await self.http.close()
+        if self.store is not None:
+            await self.store.close()

@@ -11,7 +11,6 @@ finish chunk's `delta`, because Gemini reports grounding only once the answer is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -28,37 +27,15 @@ from zerogravity_proxy.events import (
     Usage,
 )
 from zerogravity_proxy.openai.errors import OpenAIError, from_upstream
+from zerogravity_proxy.openai.output import (
+    FINISH_REASONS,
+    TOOL_FAILURES,
+    arguments_json,
+    chat_usage,
+    citations,
+)
 
 SSE_DONE: Final = b"data: [DONE]\n\n"
-
-# Every Gemini finishReason not listed here (STOP, FINISH_REASON_UNSPECIFIED, OTHER and values
-# newer than this table) is a normal end: "stop".
-_FINISH_REASONS: Final[Mapping[str, str]] = {
-    "MAX_TOKENS": "length",
-    **dict.fromkeys(
-        (
-            "SAFETY",
-            "RECITATION",
-            "LANGUAGE",
-            "BLOCKLIST",
-            "PROHIBITED_CONTENT",
-            "SPII",
-            "IMAGE_SAFETY",
-            "IMAGE_PROHIBITED_CONTENT",
-            "IMAGE_RECITATION",
-            "PROMPT_BLOCKED",
-        ),
-        "content_filter",
-    ),
-}
-
-# Failed tool calling has no OpenAI finish_reason; reporting "stop" would pass off a broken
-# turn as a finished one, so these become errors the client can see and retry.
-_TOOL_FAILURES: Final[Mapping[str, str]] = {
-    "MALFORMED_FUNCTION_CALL": "malformed_function_call",
-    "UNEXPECTED_TOOL_CALL": "unexpected_tool_call",
-    "TOO_MANY_TOOL_CALLS": "too_many_tool_calls",
-}
 
 
 def sse_chunk(obj: Mapping[str, Any]) -> bytes:
@@ -125,7 +102,7 @@ class ChatRender:
                     "type": "function",
                     "function": {
                         "name": event.name,
-                        "arguments": _arguments(event.args),
+                        "arguments": arguments_json(event.args),
                     },
                 }
                 index = len(self._tool_calls)
@@ -135,7 +112,7 @@ class ChatRender:
                 # stream a content of "" where `completion` says null (both valid, A.3).
                 return self._delta({"tool_calls": [{"index": index, **call}]}, None)
             case Grounding():
-                self._annotations = _annotations(event)
+                self._annotations = citations(event)
             case Usage():
                 self._usage = event
             case Finish():
@@ -169,7 +146,7 @@ class ChatRender:
                     "model": self._model,
                     "system_fingerprint": None,
                     "choices": [],
-                    "usage": _usage(self._usage),
+                    "usage": chat_usage(self._usage),
                 }
             )
         return out
@@ -197,7 +174,7 @@ class ChatRender:
             "choices": [
                 {"index": 0, "message": message, "logprobs": None, "finish_reason": reason}
             ],
-            "usage": _usage(self._usage),
+            "usage": chat_usage(self._usage),
         }
 
     def _finish_reason(self) -> str:
@@ -208,12 +185,12 @@ class ChatRender:
                 502, "upstream ended without finishing", "api_error", "upstream_incomplete"
             )
         reason = self._finish.reason
-        if code := _TOOL_FAILURES.get(reason):
+        if code := TOOL_FAILURES.get(reason):
             detail = f": {self._finish.message}" if self._finish.message else ""
             raise OpenAIError(502, f"Gemini stopped with {reason}{detail}", "api_error", code)
         if self._tool_calls:  # Gemini says STOP after calling tools
             return "tool_calls"
-        return _FINISH_REASONS.get(reason, "stop")
+        return FINISH_REASONS.get(reason, "stop")
 
     def _delta(self, delta: dict[str, Any], role_content: str | None) -> list[dict[str, Any]]:
         chunk = self._chunk(delta, None)
@@ -236,52 +213,3 @@ class ChatRender:
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
             ],
         }
-
-
-def _arguments(args: Mapping[str, Any]) -> str:
-    """Compact JSON text, as `json.dumps(args, ensure_ascii=False)` would give but faster.
-
-    The stdlib handles what orjson refuses (integers beyond 64 bits, very deep nesting), so
-    odd arguments never break a stream.
-    """
-    try:
-        return orjson.dumps(args, default=dict).decode()
-    except TypeError:
-        return json.dumps(args, ensure_ascii=False, separators=(",", ":"), default=dict)
-
-
-def _annotations(grounding: Grounding) -> list[dict[str, Any]]:
-    """One url_citation per support, citing its first source (as LiteLLM does, E.4)."""
-    out: list[dict[str, Any]] = []
-    for support in grounding.supports:
-        if not support.sources or not 0 <= support.sources[0] < len(grounding.sources):
-            continue
-        source = grounding.sources[support.sources[0]]
-        out.append(
-            {
-                "type": "url_citation",
-                "url_citation": {
-                    "start_index": support.start,
-                    "end_index": support.end,
-                    "title": source.title,
-                    "url": source.uri,
-                },
-            }
-        )
-    return out
-
-
-def _usage(usage: Usage) -> dict[str, Any]:
-    """OpenAI usage from Gemini counts, built so that total == prompt + completion always.
-
-    Tool-use prompt tokens are prompt input OpenAI has no field for; thoughts are output.
-    """
-    prompt = usage.prompt + usage.tool_use_prompt
-    completion = usage.candidates + usage.thoughts
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": usage.cached},
-        "completion_tokens_details": {"reasoning_tokens": usage.thoughts},
-    }

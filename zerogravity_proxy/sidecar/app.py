@@ -12,8 +12,9 @@ from aiohttp import web
 from zerogravity_proxy.drivers import Driver
 from zerogravity_proxy.openai.errors import OpenAIError
 from zerogravity_proxy.runtime import Runtime
-from zerogravity_proxy.sidecar import chat, meta
-from zerogravity_proxy.sidecar.keys import DRIVER, HTTP, RUNTIME
+from zerogravity_proxy.sidecar import chat, meta, responses
+from zerogravity_proxy.sidecar.keys import DRIVER, HTTP, RUNTIME, STORE
+from zerogravity_proxy.store.responses import ResponseStore
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +63,21 @@ async def openai_errors(request: web.Request, handler: Handler) -> web.StreamRes
         )
 
 
-def create_app(runtime: Runtime, driver: Driver, http: aiohttp.ClientSession) -> web.Application:
+def create_app(
+    runtime: Runtime, driver: Driver, http: aiohttp.ClientSession, store: ResponseStore
+) -> web.Application:
     app = web.Application(
         middlewares=[openai_errors], client_max_size=runtime.settings.max_body_size
     )
     app[RUNTIME] = runtime
     app[DRIVER] = driver
     app[HTTP] = http
+    app[STORE] = store
     app.router.add_post("/v1/chat/completions", chat.chat_completions)
+    app.router.add_post("/v1/responses", responses.create_response)
+    app.router.add_get("/v1/responses/{response_id}", responses.retrieve_response)
+    app.router.add_delete("/v1/responses/{response_id}", responses.delete_response)
+    app.router.add_get("/v1/responses/{response_id}/input_items", responses.list_input_items)
     app.router.add_get("/v1/models", meta.list_models)
     app.router.add_get("/v1/models/{model:.+}", meta.retrieve_model)
     app.router.add_get("/healthz", meta.healthz)

@@ -4,35 +4,23 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
 
 import orjson
 from aiohttp import web
 
 from zerogravity_proxy.openai.chat import parse_chat_request
 from zerogravity_proxy.openai.chat_render import SSE_DONE, ChatRender, sse_chunk
-from zerogravity_proxy.openai.errors import OpenAIError, invalid_request
+from zerogravity_proxy.openai.errors import OpenAIError
 from zerogravity_proxy.sidecar.consume import Run, run_exchange
 from zerogravity_proxy.sidecar.images import inline_remote_images
 from zerogravity_proxy.sidecar.keys import DRIVER, HTTP, RUNTIME
+from zerogravity_proxy.sidecar.wire import open_sse, read_json
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
 }
-
-
-async def read_json(request: web.Request) -> Any:
-    # The limit of the moment: max_body_size may be reconfigured while the app runs.
-    limit = request.app[RUNTIME].settings.max_body_size
-    raw = await request.clone(client_max_size=limit).read()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise invalid_request(
-            f"The request body is not valid JSON: {e}", code="invalid_json"
-        ) from None
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -73,24 +61,18 @@ async def _stream(request: web.Request, run: Run, render: ChatRender) -> web.Str
             for event in batch:
                 pending.extend(sse_chunk(chunk) for chunk in render.feed(event))
             if pending:
-                response = response or await _prepare(request)
+                response = response or await open_sse(request)
                 await response.write(b"".join(pending))
                 pending.clear()
         pending.extend(sse_chunk(chunk) for chunk in render.finish())
     except OpenAIError as e:
         if response is None and not pending:
             raise
-        response = response or await _prepare(request)
+        response = response or await open_sse(request)
         await response.write(b"".join(pending) + sse_chunk(e.body()) + SSE_DONE)
         run.fail(f"{e.code or e.type}: {e.message}")
         return response
-    response = response or await _prepare(request)
+    response = response or await open_sse(request)
     await response.write(b"".join(pending) + SSE_DONE)
     run.complete()
-    return response
-
-
-async def _prepare(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(headers=SSE_HEADERS)
-    await response.prepare(request)
     return response

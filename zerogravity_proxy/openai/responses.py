@@ -1,0 +1,672 @@
+"""A Responses API request → the ExchangeSpec Gemini is asked (protocols.md B.1, B.2, B.5, E.5).
+
+Pure: no I/O. Where Responses and Chat Completions mean the same thing (merging turns, thought
+signatures, tool results, schemas, tool_choice modes, generation parameters, metadata), the rules
+are chat.py's, called with chat-shaped values; only the Responses shapes are read here. Everything
+is validated before anything is sent, and a 400's `param` names the field as the client wrote it.
+
+Choices the mapping leaves open:
+- Web search (`web_search_preview`, `web_search_preview_2025_03_11`, `web_search`,
+  `web_search_2025_08_26`) becomes `{"googleSearch": {}}`; its options (`search_context_size`,
+  `user_location`, `filters`) have no Gemini equivalent and are ignored. Cloud Code refuses
+  `googleSearch` next to `functionDeclarations` (antigravity.md 1.4), so function tools plus web
+  search is a 400 `unsupported_tool_combination`: silently dropping either kind of tool would
+  change the answer without telling the client.
+- Gemini cannot be made to search. With search as the only tool, `tool_choice` `auto`,
+  `required`, `{type: web_search_preview}` and `allowed_tools` all send it and let the model
+  decide; `none` leaves it out.
+- Thoughts are shown only when asked for: `reasoning.summary` (or the deprecated
+  `generate_summary`) sets `includeThoughts`; `reasoning.effort` alone sets how much the model
+  thinks, with `includeThoughts: false`; with neither, no thinkingConfig is sent and the model
+  thinks its default amount. Chat differs (it always includes thoughts) because chat clients
+  read `reasoning_content` whenever it is there, while Responses clients ask for summaries.
+- Thought signatures: from the cache by call id, as in chat. A stateless client (`store: false`)
+  carries them in a `reasoning` item's `encrypted_content` (our renderer puts the turn's
+  signature there); it goes onto the next function call of the same model turn when the cache
+  has none for that call. A reasoning item's summary is replayed as a thought part, to Gemini
+  only (Claude rejects unsigned thinking, antigravity.md 1.8). Chat's dummy-signature rule then
+  applies per model turn.
+- `web_search_call` items (replayed output) carry nothing Gemini needs and are skipped;
+  `item_reference` items would need the item store inside the translator and are refused.
+- `function_call_output` takes text only (a string or `input_text` parts).
+- Images must be data URIs, as in chat; `detail: original` is Gemini 3's high resolution.
+- `parallel_tool_calls` and `max_tool_calls` are accepted and echoed but not enforced: Gemini has
+  no switch for either. `truncation`, `user`, `prompt_cache_key`, `safety_identifier`,
+  `service_tier`, `stream_options` and `include` entries other than
+  `reasoning.encrypted_content` and `message.output_text.logprobs` are accepted and ignored.
+- `background`, `conversation` and `prompt` need server state this proxy does not keep: 400.
+- The echo (the Response fields that repeat the request) uses OpenAI's defaults where the client
+  gave nothing, so clients see what they would see at OpenAI: `temperature` and `top_p` 1.0 (the
+  model's own defaults apply upstream; Gemini's top_p default is 0.95), `service_tier`
+  "default" (the tier that served the request; there is only one). Function tools are echoed in
+  the SDK's FunctionTool shape with `strict` as given (null when absent: it is not enforced).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import orjson
+
+from zerogravity_proxy.gemini.spec import JSON, ExchangeSpec
+from zerogravity_proxy.gemini.thinking import EFFORTS
+from zerogravity_proxy.openai.chat import (
+    _ALLOWED_TOOLS_MODES,
+    _CHOICE_MODES,
+    _MEDIA_RESOLUTIONS,
+    REMOTE_IMAGE_MESSAGE,
+    _audio,
+    _data_uri,
+    _declarations,
+    _function_call,
+    _generation_config,
+    _History,
+    _inline_data,
+    _integer,
+    _invalid_type,
+    _labels,
+    _option,
+    _param,
+    _part_type,
+    _required,
+    _result,
+    _show,
+    _streaming,
+    _tool_config,
+    _tool_name,
+    _typed,
+)
+from zerogravity_proxy.openai.errors import OpenAIError, invalid_request, model_not_found
+from zerogravity_proxy.openai.models import Catalogue, Family, ModelInfo
+from zerogravity_proxy.signatures import SignatureCache
+
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+OUTPUT_LOGPROBS = "message.output_text.logprobs"
+WEB_SEARCH_TOOLS = (
+    "web_search_preview",
+    "web_search_preview_2025_03_11",
+    "web_search",
+    "web_search_2025_08_26",
+)
+# The tool_choice types the SDK's ToolChoiceTypes allows for search; others would not echo.
+_SEARCH_CHOICES = ("web_search_preview", "web_search_preview_2025_03_11")
+_SUMMARIES = ("auto", "concise", "detailed")
+_TRUNCATIONS = ("auto", "disabled")
+_VERBOSITIES = ("low", "medium", "high")
+_STATUSES = ("in_progress", "completed", "incomplete")
+_DETAILS = {**_MEDIA_RESOLUTIONS, "original": "MEDIA_RESOLUTION_HIGH"}
+_PART_KINDS = {
+    "user": ("input_text", "input_image", "input_file", "input_audio"),
+    "system": ("input_text",),
+    "developer": ("input_text",),
+    "assistant": ("output_text", "refusal", "input_text"),
+}
+_ROLES = {"user": "user", "system": "system", "developer": "system", "assistant": "model"}
+_FUNCTIONS_INDEX = re.compile(r"functions\[(\d+)\]")
+_STATEFUL = {
+    "conversation": "Conversations are not supported by this proxy: chain responses with "
+    "'previous_response_id', or send the whole conversation as 'input'.",
+    "prompt": "Stored prompts are not supported by this proxy: send 'instructions' and 'input'.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsesRequest:
+    spec: ExchangeSpec
+    stream: bool
+    store: bool
+    include_encrypted: bool  # "reasoning.encrypted_content" in `include`
+    input_items: list[dict[str, Any]]  # this request's input, normalised, each with an "id"
+    echo: dict[str, Any]  # the Response fields that repeat the request
+
+
+def parse_responses_request(
+    body: object,
+    *,
+    catalogue: Catalogue,
+    signatures: SignatureCache,
+    history: Sequence[Mapping[str, Any]] = (),
+) -> ResponsesRequest:
+    """Validate a `/v1/responses` body and translate it; raises OpenAIError.
+
+    `history` holds the stored items (earlier input, then output) of the chain that
+    `previous_response_id` names; they come before `input`. Their `instructions` are not
+    inherited.
+    """
+    if not isinstance(body, dict):
+        raise invalid_request("The request body must be a JSON object.")
+    model = _required(body, "model", "", str, "a string")
+    raw_input = _input(body)
+    info = catalogue.get(model)
+    if info is None:
+        raise model_not_found(model)
+    _refuse_stateful(body)
+    stream, _ = _streaming(body)
+    store = _typed(body, "store", "", bool, "a boolean") is not False
+    include = _include(body)
+    keys = ("user", "previous_response_id", "prompt_cache_key", "safety_identifier", "service_tier")
+    for key in keys:
+        _typed(body, key, "", str, "a string")
+    instructions = _typed(body, "instructions", "", str, "a string")
+    effort, summary = _reasoning(body)
+    response_format, text = _text(body)
+    tools, tool_config, tools_echo = _tools(body, info.family)
+    top_logprobs = _integer(body, "top_logprobs", 0, 20)
+    max_output_tokens = _integer(body, "max_output_tokens", 1)
+    generation = _generation_config(
+        {
+            "temperature": body.get("temperature"),
+            "top_p": body.get("top_p"),
+            "max_completion_tokens": max_output_tokens,
+            "logprobs": top_logprobs is not None or OUTPUT_LOGPROBS in include or None,
+            "top_logprobs": top_logprobs,
+            "reasoning_effort": effort,
+            "response_format": response_format,
+        },
+        info,
+    )
+    _thoughts_when_asked(generation, effort, summary)
+    labels = _labels(body)
+
+    items = _Items(info, signatures)
+    if instructions:
+        items.system([instructions])
+    for k, item in enumerate(history):
+        items.add(dict(item) if isinstance(item, Mapping) else item, f"history[{k}]")
+    input_items = [items.add(item, f"input[{i}]") for i, item in enumerate(raw_input)]
+
+    spec = ExchangeSpec(
+        model=model,
+        upstream_model=info.upstream,
+        contents=items.contents(),
+        system_instruction=items.system_instruction(),
+        tools=tools,
+        tool_config=tool_config,
+        generation_config=generation or None,
+        labels=labels,
+    )
+    echo = {
+        "instructions": instructions,
+        "max_output_tokens": max_output_tokens,
+        "max_tool_calls": _integer(body, "max_tool_calls", 0),
+        "metadata": labels,
+        "parallel_tool_calls": _or(
+            _typed(body, "parallel_tool_calls", "", bool, "a boolean"), True
+        ),
+        "previous_response_id": body.get("previous_response_id"),
+        "reasoning": {"effort": effort, "summary": summary},
+        "temperature": _or(body.get("temperature"), 1.0),
+        "text": text,
+        "tool_choice": _or(body.get("tool_choice"), "auto"),
+        "tools": tools_echo,
+        "top_p": _or(body.get("top_p"), 1.0),
+        "truncation": _one_of(body, "truncation", "", _TRUNCATIONS) or "disabled",
+        "user": body.get("user"),
+        "store": store,
+        "service_tier": "default",
+        "background": False,
+        "top_logprobs": top_logprobs,
+    }
+    return ResponsesRequest(spec, stream, store, ENCRYPTED_REASONING in include, input_items, echo)
+
+
+def _or(value: Any, default: Any) -> Any:
+    """The value the client gave (validated by now), else OpenAI's default."""
+    return default if value is None else value
+
+
+# --- top-level fields -----------------------------------------------------------------------
+
+
+def _input(body: JSON) -> list[Any]:
+    """`input` as a list of items; a string is one user message."""
+    value = body.get("input")
+    if value is None:
+        raise invalid_request(
+            "Missing required parameter: 'input'.",
+            param="input",
+            code="missing_required_parameter",
+        )
+    if isinstance(value, str):
+        if not value:
+            raise invalid_request("'input' must not be empty.", param="input", code="empty_string")
+        return [{"type": "message", "role": "user", "content": value}]
+    if not isinstance(value, list):
+        raise _invalid_type("input", "a string or an array", value)
+    if not value:
+        raise invalid_request(
+            "'input' must contain at least one item.", param="input", code="empty_array"
+        )
+    return value
+
+
+def _refuse_stateful(body: JSON) -> None:
+    if _typed(body, "background", "", bool, "a boolean"):
+        raise invalid_request(
+            "Background responses are not supported by this proxy: send the request without "
+            "'background' (streaming gives the same incremental results).",
+            param="background",
+            code="unsupported_value",
+        )
+    for key, message in _STATEFUL.items():
+        if body.get(key) is not None:
+            raise invalid_request(message, param=key, code="unsupported_value")
+
+
+def _include(body: JSON) -> list[str]:
+    include = _typed(body, "include", "", list, "an array") or []
+    for k, value in enumerate(include):
+        if not isinstance(value, str):
+            raise _invalid_type(f"include[{k}]", "a string", value)
+    return include
+
+
+def _reasoning(body: JSON) -> tuple[str | None, str | None]:
+    """`reasoning.effort` and `reasoning.summary` (or its deprecated name), validated."""
+    reasoning = _typed(body, "reasoning", "", dict, "an object") or {}
+    effort = _one_of(reasoning, "effort", "reasoning", EFFORTS)
+    summary = _one_of(reasoning, "summary", "reasoning", _SUMMARIES)
+    if summary is None:
+        summary = _one_of(reasoning, "generate_summary", "reasoning", _SUMMARIES)
+    return effort, summary
+
+
+def _thoughts_when_asked(config: JSON, effort: str | None, summary: str | None) -> None:
+    """Chat's thinkingConfig, with thoughts included only when a summary was asked for."""
+    thinking = config.get("thinkingConfig")
+    if thinking is None:
+        return
+    if effort is None and summary is None:
+        del config["thinkingConfig"]
+    elif summary is None:
+        config["thinkingConfig"] = {**thinking, "includeThoughts": False}
+
+
+def _text(body: JSON) -> tuple[JSON | None, JSON]:
+    """`text` as chat's `response_format`, and as the Response echoes it."""
+    text = _typed(body, "text", "", dict, "an object") or {}
+    verbosity = _one_of(text, "verbosity", "text", _VERBOSITIES)
+    echo: JSON = {} if verbosity is None else {"verbosity": verbosity}
+    fmt = _typed(text, "format", "text", dict, "an object")
+    kind = "text" if fmt is None else fmt.get("type")
+    if fmt is None or kind == "text":
+        return None, {"format": {"type": "text"}, **echo}
+    if kind == "json_object":
+        return {"type": "json_object"}, {"format": {"type": "json_object"}, **echo}
+    if kind != "json_schema":
+        raise invalid_request(
+            f"Invalid value for 'text.format.type': {_show(kind)}. "
+            "Supported values are: 'text', 'json_object' and 'json_schema'.",
+            param="text.format.type",
+            code="invalid_value",
+        )
+    at = "text.format"
+    name = _required(fmt, "name", at, str, "a string")
+    schema = _required(fmt, "schema", at, dict, "an object")
+    fmt_echo: JSON = {"type": "json_schema", "name": name, "schema": schema}
+    if (description := _typed(fmt, "description", at, str, "a string")) is not None:
+        fmt_echo["description"] = description
+    if (strict := _typed(fmt, "strict", at, bool, "a boolean")) is not None:
+        fmt_echo["strict"] = strict
+    chat_format = {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
+    return chat_format, {"format": fmt_echo, **echo}
+
+
+# --- tools ----------------------------------------------------------------------------------
+
+
+def _tools(body: JSON, family: Family) -> tuple[list[JSON] | None, JSON | None, list[JSON]]:
+    """`tools` and `tool_choice` → Gemini `tools` and `toolConfig`, and the echoed tools."""
+    functions: list[JSON] = []
+    positions: list[int] = []  # functions[k] is tools[positions[k]]
+    search = False
+    echo: list[JSON] = []
+    for i, tool in enumerate(_typed(body, "tools", "", list, "an array") or []):
+        where = f"tools[{i}]"
+        if not isinstance(tool, dict):
+            raise _invalid_type(where, "an object", tool)
+        kind = tool.get("type")
+        if kind == "function":
+            strict = _typed(tool, "strict", where, bool, "a boolean")
+            functions.append(tool)
+            positions.append(i)
+            echo.append(
+                {
+                    "type": "function",
+                    "name": tool.get("name"),
+                    "description": tool.get("description"),
+                    "parameters": tool.get("parameters"),
+                    "strict": strict,
+                }
+            )
+        elif isinstance(kind, str) and kind in WEB_SEARCH_TOOLS:
+            search = True
+            echo.append(dict(tool))
+        else:
+            raise invalid_request(
+                f"Unsupported tool type {_show(kind)}: only 'function' tools and web search "
+                f"({', '.join(repr(t) for t in WEB_SEARCH_TOOLS)}) are supported.",
+                param=f"{where}.type",
+                code="unsupported_value",
+            )
+    try:
+        declarations = _declarations({"functions": functions})
+    except OpenAIError as err:
+        raise _renumbered(err, positions) from None
+    if declarations and search:
+        raise invalid_request(
+            "Function tools cannot be combined with web search: Gemini refuses 'googleSearch' "
+            "next to function declarations. Send web search in a request of its own.",
+            param="tools",
+            code="unsupported_tool_combination",
+        )
+    names = {d["name"] for d in declarations}
+    choice = _chat_tool_choice(body.get("tool_choice"), names, search)
+    if search:
+        return (None if choice == "none" else [{"googleSearch": {}}]), None, echo
+    tool_config = _tool_config({"tool_choice": choice}, names, family)
+    return ([{"functionDeclarations": declarations}] if declarations else None), tool_config, echo
+
+
+def _renumbered(err: OpenAIError, positions: list[int]) -> OpenAIError:
+    """Chat names a flat function `functions[k]`; the client wrote it as `tools[i]`."""
+
+    def rename(text: str) -> str:
+        return _FUNCTIONS_INDEX.sub(lambda m: f"tools[{positions[int(m.group(1))]}]", text)
+
+    param = None if err.param is None else rename(err.param)
+    return dataclasses.replace(err, message=rename(err.message), param=param)
+
+
+def _chat_tool_choice(choice: object, names: set[str], search: bool) -> object:
+    """Responses' `tool_choice`, validated, in the shape chat's `_tool_config` reads."""
+    if choice is None:
+        return None
+    if isinstance(choice, str):
+        _option(choice, _CHOICE_MODES, "tool_choice")
+        return choice
+    if not isinstance(choice, dict):
+        raise _invalid_type("tool_choice", "a string or an object", choice)
+    kind = choice.get("type")
+    if kind == "function":
+        return {"type": "function", "function": {"name": _tool_name(choice, "tool_choice", names)}}
+    if isinstance(kind, str) and kind in _SEARCH_CHOICES:
+        if not search:
+            raise invalid_request(
+                f"'tool_choice' {kind!r} requires a web search tool in 'tools'.",
+                param="tool_choice",
+                code="invalid_value",
+            )
+        return "auto"
+    if kind != "allowed_tools":
+        raise invalid_request(
+            f"Invalid value for 'tool_choice.type': {_show(kind)}. Supported values are: "
+            f"'function', 'allowed_tools', {', '.join(repr(c) for c in _SEARCH_CHOICES)}.",
+            param="tool_choice.type",
+            code="invalid_value",
+        )
+    mode = _required(choice, "mode", "tool_choice", str, "a string")
+    _option(mode, _ALLOWED_TOOLS_MODES, "tool_choice.mode")
+    allowed = []
+    for k, tool in enumerate(_required(choice, "tools", "tool_choice", list, "an array")):
+        at = f"tool_choice.tools[{k}]"
+        if not isinstance(tool, dict):
+            raise _invalid_type(at, "an object", tool)
+        kind = tool.get("type")
+        if kind == "function":
+            allowed.append({"type": "function", "function": {"name": _tool_name(tool, at, names)}})
+        elif not (search and isinstance(kind, str) and kind in WEB_SEARCH_TOOLS):
+            raise invalid_request(
+                f"Invalid value for '{at}.type': {_show(kind)}: it must name a tool in 'tools'.",
+                param=f"{at}.type",
+                code="invalid_value",
+            )
+    if search:
+        return "auto"
+    return {"type": "allowed_tools", "allowed_tools": {"mode": mode, "tools": allowed}}
+
+
+# --- input items ----------------------------------------------------------------------------
+
+
+class _Items:
+    """Input items → `contents` and `systemInstruction`, through chat's turn builder (E.2).
+
+    `add` also returns each item as stored and listed: full OpenAI item JSON with an id.
+    """
+
+    def __init__(self, info: ModelInfo, signatures: SignatureCache) -> None:
+        self._info = info
+        self._signatures = signatures
+        self._turns = _History(info, signatures)  # merging, system parts, dummy signatures
+        self._call_names: dict[str, str] = {}  # call_id → function name, for outputs
+        self._signature: str | None = None  # a reasoning item's, for the turn's next call
+
+    def contents(self) -> list[JSON]:
+        return self._turns.contents()
+
+    def system_instruction(self) -> JSON | None:
+        return self._turns.system_instruction()
+
+    def system(self, texts: list[str]) -> None:
+        self._turns._system += [{"text": text} for text in texts if text]
+
+    def add(self, item: object, where: str) -> JSON:
+        if not isinstance(item, dict):
+            raise _invalid_type(where, "an object", item)
+        kind = item.get("type")
+        if kind is None and "role" in item:
+            kind = "message"  # an easy input message
+        match kind:
+            case "message":
+                return self._message(item, where)
+            case "function_call":
+                return self._function_call(item, where)
+            case "function_call_output":
+                return self._function_call_output(item, where)
+            case "reasoning":
+                return self._reasoning(item, where)
+            case "web_search_call":  # Gemini searched within that turn; nothing to replay
+                return item | {"id": _item_id(item, where, "ws")}
+            case "item_reference":
+                raise invalid_request(
+                    "Item references are not supported by this proxy: send the item itself, "
+                    "or chain with 'previous_response_id'.",
+                    param=f"{where}.type",
+                    code="unsupported_value",
+                )
+            case _:
+                raise invalid_request(
+                    f"Invalid value for '{where}.type': {_show(kind)}. Supported values are: "
+                    "'message', 'function_call', 'function_call_output', 'reasoning' and "
+                    "'web_search_call'.",
+                    param=f"{where}.type",
+                    code="invalid_value",
+                )
+
+    def _user(self, parts: list[JSON]) -> None:
+        self._signature = None  # a user turn ends the model turn it belonged to
+        self._turns._append("user", parts)
+
+    def _message(self, item: JSON, where: str) -> JSON:
+        role = item.get("role")
+        if not isinstance(role, str) or role not in _ROLES:
+            raise invalid_request(
+                f"Invalid value for '{where}.role': {_show(role)}. Supported values are: "
+                "'user', 'assistant', 'system' and 'developer'.",
+                param=f"{where}.role",
+                code="invalid_value",
+            )
+        content = item.get("content")
+        if isinstance(content, str):
+            text_kind = "output_text" if role == "assistant" else "input_text"
+            content = [{"type": text_kind, "text": content}]
+        else:
+            content = _required(item, "content", where, list, "a string or an array")
+        parts: list[JSON] = []
+        stored: list[JSON] = []
+        for j, part in enumerate(content):
+            gemini, normalised = self._part(part, f"{where}.content[{j}]", role)
+            parts += [gemini] if gemini else []
+            stored.append(normalised)
+        match _ROLES[role]:
+            case "system":
+                self.system([part["text"] for part in parts])
+            case "user":
+                self._user(parts)
+            case _:
+                self._turns._append("model", parts)
+        message = _identified(item, where, "msg")
+        return {
+            "type": "message",
+            "id": message["id"],
+            "role": role,
+            "content": stored,
+            "status": message["status"],
+        }
+
+    def _part(self, part: object, at: str, role: str) -> tuple[JSON | None, JSON]:
+        """One content part as a Gemini part (None when empty) and as stored."""
+        kind = _part_type(part, at, _PART_KINDS[role])
+        part = cast(JSON, part)  # _part_type checked it
+        match kind:
+            case "input_text" | "output_text":
+                text = _required(part, "text", at, str, "a string")
+                if role != "assistant":
+                    return ({"text": text} if text else None), {"type": "input_text", "text": text}
+                annotations = part.get("annotations")
+                stored = {
+                    "type": "output_text",
+                    "text": text,
+                    "annotations": annotations if isinstance(annotations, list) else [],
+                }
+                return ({"text": text} if text else None), stored
+            case "refusal":
+                text = _required(part, "refusal", at, str, "a string")
+                return ({"text": text} if text else None), {"type": "refusal", "refusal": text}
+            case "input_image":
+                return _input_image(part, at, self._info.family)
+            case "input_file":
+                return _input_file(part, at)
+            case _:
+                return _audio(part, at), dict(part)
+
+    def _function_call(self, item: JSON, where: str) -> JSON:
+        call_id = _required(item, "call_id", where, str, "a string")
+        name, args = _function_call(item, where)
+        self._call_names[call_id] = name
+        part: JSON = {"functionCall": {"name": name, "args": args, "id": call_id}}
+        signature = self._signatures.get(call_id, self._info.upstream) or self._signature
+        self._signature = None
+        if signature:
+            part["thoughtSignature"] = signature
+        self._turns._append("model", [part])
+        arguments = item.get("arguments")
+        if not isinstance(arguments, str) or not arguments:
+            arguments = orjson.dumps(args).decode()
+        return _identified(item, where, "fc") | {"arguments": arguments}
+
+    def _function_call_output(self, item: JSON, where: str) -> JSON:
+        call_id = _required(item, "call_id", where, str, "a string")
+        name = self._call_names.get(call_id)
+        if name is None:
+            raise invalid_request(
+                f"Invalid '{where}.call_id': {call_id!r} does not match any earlier "
+                "function_call item.",
+                param=f"{where}.call_id",
+                code="invalid_value",
+            )
+        output = item.get("output")
+        if not isinstance(output, str):
+            parts = _required(item, "output", where, list, "a string or an array")
+            output = "".join(_text_of(part, f"{where}.output[{j}]") for j, part in enumerate(parts))
+        response = {"name": name, "id": call_id, "response": _result({"content": output}, where)}
+        self._user([{"functionResponse": response}])
+        return _identified(item, where, "fco")
+
+    def _reasoning(self, item: JSON, where: str) -> JSON:
+        summary = _typed(item, "summary", where, list, "an array") or []
+        texts = [
+            _text_of(part, f"{where}.summary[{k}]", "summary_text")
+            for k, part in enumerate(summary)
+        ]
+        thought = "\n\n".join(text for text in texts if text)
+        if thought and self._info.family != "claude":
+            self._turns._append("model", [{"text": thought, "thought": True}])
+        encrypted = _typed(item, "encrypted_content", where, str, "a string")
+        self._signature = encrypted or None
+        stored = dict(item)
+        stored["id"] = _item_id(item, where, "rs")
+        stored["summary"] = summary
+        return stored
+
+
+def _identified(item: JSON, where: str, prefix: str) -> JSON:
+    """The item as stored: its own id and status, or a new id and `completed`."""
+    status = _one_of(item, "status", where, _STATUSES) or "completed"
+    return item | {"id": _item_id(item, where, prefix), "status": status}
+
+
+def _item_id(item: JSON, where: str, prefix: str) -> str:
+    return _typed(item, "id", where, str, "a string") or f"{prefix}_{secrets.token_hex(12)}"
+
+
+def _text_of(part: object, at: str, kind: str = "input_text") -> str:
+    """The text of a part that may only be text (a tool output's, a reasoning summary's)."""
+    _part_type(part, at, (kind,))
+    return _required(cast(JSON, part), "text", at, str, "a string")
+
+
+def _input_image(part: JSON, at: str, family: Family) -> tuple[JSON, JSON]:
+    if part.get("file_id") is not None:
+        raise invalid_request(
+            "Images given by 'file_id' would need the OpenAI Files API, which this proxy does "
+            "not have: send 'image_url' as a data URI.",
+            param=f"{at}.file_id",
+            code="unsupported_value",
+        )
+    url = _required(part, "image_url", at, str, "a string")
+    if url[:8].lower().startswith(("http://", "https://")):
+        raise invalid_request(
+            REMOTE_IMAGE_MESSAGE, param=f"{at}.image_url", code="remote_image_url_not_allowed"
+        )
+    out = _data_uri(url, f"{at}.image_url")
+    detail = _typed(part, "detail", at, str, "a string") or "auto"
+    level = _option(detail, _DETAILS, f"{at}.detail")
+    if level and family == "gemini-3":
+        out["mediaResolution"] = {"level": level}
+    return out, {"type": "input_image", "image_url": url, "detail": detail}
+
+
+def _input_file(part: JSON, at: str) -> tuple[JSON, JSON]:
+    data = _typed(part, "file_data", at, str, "a string")
+    if data is None:
+        raise invalid_request(
+            "Only inline files are supported: send 'file_data' (a data URI or base64 PDF); "
+            "'file_id' and 'file_url' would need fetching, which this proxy does not do.",
+            param=f"{at}.file_data",
+            code="unsupported_value",
+        )
+    param = f"{at}.file_data"
+    out = (
+        _data_uri(data, param)
+        if data.startswith("data:")
+        else _inline_data("application/pdf", data, param)
+    )
+    stored: JSON = {"type": "input_file", "file_data": data}
+    if isinstance(filename := part.get("filename"), str):
+        stored["filename"] = filename
+    return out, stored
+
+
+def _one_of(obj: JSON, key: str, where: str, values: Sequence[str]) -> str | None:
+    value = _typed(obj, key, where, str, "a string")
+    if value is None:
+        return None
+    _option(value, dict(zip(values, values, strict=True)), _param(where, key))
+    return value

@@ -1,0 +1,5 @@
+"""Durable state that must outlive the daemon process (kept under `settings.state_path`)."""
+
+from zerogravity_proxy.store.responses import ResponseStore, StoreError
+
+__all__ = ["ResponseStore", "StoreError"]
