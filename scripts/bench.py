@@ -3,10 +3,11 @@
     .venv/bin/python scripts/bench.py            # full run (a few minutes)
     .venv/bin/python scripts/bench.py --quick    # a smoke run (CI)
 
-Both paths stream from the same standalone simulator process, 50 text events of ~20 bytes per
-response (the reference shape). Direct: a Gemini SSE request to the simulator. Sidecar: an
-OpenAI chat completion (stream) → sidecar → direct driver → our proxy → simulator, with the
-events parsed by the capture tap and rendered as chat chunks. Time to first token is measured
+All paths stream from the same standalone simulator process, 50 text events of ~20 bytes per
+response (the reference shape), in a burst and, in the last scenario, 20 ms apart as a model
+paces them. Direct: a Gemini SSE request to the simulator. Sidecar: an OpenAI chat completion
+(stream) → sidecar → direct driver → our proxy → simulator, the events parsed by the capture tap
+and rendered as chat chunks. Responses: the same through `POST /v1/responses` (stream, no store). Time to first token is measured
 at the first content token on both paths. The daemon's CPU time and peak RSS come from /proc.
 Machine speed drifts, so compare the ratios within one run, not absolute numbers across runs.
 """
@@ -72,50 +73,56 @@ def wait_http(url: str, timeout: float = 30) -> None:
 Request = Callable[[aiohttp.ClientSession], Awaitable[float]]
 
 
-def direct_request(base: str, directive: str) -> Request:
-    url = f"{base}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"
-    body = json.dumps({"contents": [{"role": "user", "parts": [{"text": f"bench {directive}"}]}]})
-    headers = {"x-goog-api-key": "bench", "content-type": "application/json"}
+def streaming_request(
+    url: str, body: dict[str, object], first_token: Callable[[bytes], bool], **headers: str
+) -> Request:
+    """A streamed POST whose time to first token is when `first_token` first holds for a chunk."""
+    data = json.dumps(body)
+    headers = {"content-type": "application/json", **headers}
 
     async def send(session: aiohttp.ClientSession) -> float:
         started = time.perf_counter()
         ttft = None
-        async with session.post(url, data=body, headers=headers) as resp:
+        async with session.post(url, data=data, headers=headers) as resp:
             assert resp.status == 200, resp.status
             async for chunk in resp.content.iter_any():
-                if ttft is None and b'"text"' in chunk:
+                if ttft is None and first_token(chunk):
                     ttft = time.perf_counter() - started
         assert ttft is not None
         return ttft
 
     return send
+
+
+def direct_request(base: str, directive: str) -> Request:
+    return streaming_request(
+        f"{base}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse",
+        {"contents": [{"role": "user", "parts": [{"text": f"bench {directive}"}]}]},
+        lambda chunk: b'"text"' in chunk,
+        **{"x-goog-api-key": "bench"},
+    )
 
 
 def sidecar_request(base: str, directive: str) -> Request:
-    url = f"{base}/v1/chat/completions"
-    body = json.dumps(
-        {
-            "model": MODEL,
-            "stream": True,
-            "reasoning_effort": "none",
-            "messages": [{"role": "user", "content": f"bench {directive}"}],
-        }
+    body = {
+        "model": MODEL,
+        "stream": True,
+        "reasoning_effort": "none",
+        "messages": [{"role": "user", "content": f"bench {directive}"}],
+    }
+    # The role chunk carries "content":"" — the first token is the first non-empty content.
+    return streaming_request(
+        f"{base}/v1/chat/completions",
+        body,
+        lambda chunk: b'"content":"' in chunk.replace(b'"content":""', b""),
     )
 
-    async def send(session: aiohttp.ClientSession) -> float:
-        started = time.perf_counter()
-        ttft = None
-        async with session.post(
-            url, data=body, headers={"content-type": "application/json"}
-        ) as resp:
-            assert resp.status == 200, resp.status
-            async for chunk in resp.content.iter_any():
-                if ttft is None and b'"content":"' in chunk.replace(b'"content":""', b""):
-                    ttft = time.perf_counter() - started
-        assert ttft is not None
-        return ttft
 
-    return send
+def responses_request(base: str, directive: str) -> Request:
+    body = {"model": MODEL, "stream": True, "store": False, "input": f"bench {directive}"}
+    return streaming_request(
+        f"{base}/v1/responses", body, lambda chunk: b"response.output_text.delta" in chunk
+    )
 
 
 @dataclass
@@ -209,6 +216,8 @@ def main() -> None:
                 sidecar = sidecar_request(sidecar_base, directive)
                 rows.append(measure("direct", pacing, direct, concurrency, total, None))
                 rows.append(measure("sidecar", pacing, sidecar, concurrency, total, daemon.pid))
+                responses = responses_request(sidecar_base, directive)
+                rows.append(measure("responses", pacing, responses, concurrency, total, daemon.pid))
             rss = peak_rss_mib(daemon.pid)
         finally:
             for process in (daemon, sim):
@@ -223,7 +232,7 @@ def main() -> None:
 
 def report(rows: list[Row], rss: float) -> None:
     print(
-        f"{'path':8} {'pacing':6} {'conc':>4} {'reqs':>5} {'req/s':>8} "
+        f"{'path':9} {'pacing':6} {'conc':>4} {'reqs':>5} {'req/s':>8} "
         f"{'TTFT p50 ms':>12} {'TTFT p95 ms':>12} {'daemon CPU ms/req':>18}"
     )
     for r in rows:
@@ -231,18 +240,21 @@ def report(rows: list[Row], rss: float) -> None:
             f"{r.daemon_cpu_ms_per_request:.2f}" if r.daemon_cpu_ms_per_request is not None else "-"
         )
         print(
-            f"{r.path:8} {r.pacing:6} {r.concurrency:>4} {r.requests:>5} {r.requests_per_s:>8.1f} "
+            f"{r.path:9} {r.pacing:6} {r.concurrency:>4} {r.requests:>5} {r.requests_per_s:>8.1f} "
             f"{r.ttft_p50_ms:>12.2f} {r.ttft_p95_ms:>12.2f} {cpu:>18}"
         )
     print("\nsidecar against direct, same run:")
     by_level = {(r.path, r.pacing, r.concurrency): r for r in rows}
     for pacing, concurrency in dict.fromkeys((r.pacing, r.concurrency) for r in rows):
-        d, s = by_level[("direct", pacing, concurrency)], by_level[("sidecar", pacing, concurrency)]
-        print(
-            f"  {pacing} c={concurrency:<3} throughput x{s.requests_per_s / d.requests_per_s:.2f}  "
-            f"TTFT p50 +{s.ttft_p50_ms - d.ttft_p50_ms:.2f} ms (x{s.ttft_p50_ms / d.ttft_p50_ms:.2f})  "
-            f"TTFT p95 +{s.ttft_p95_ms - d.ttft_p95_ms:.2f} ms"
-        )
+        d = by_level[("direct", pacing, concurrency)]
+        for path in ("sidecar", "responses"):
+            s = by_level[(path, pacing, concurrency)]
+            print(
+                f"  {path:9} {pacing} c={concurrency:<3} "
+                f"throughput x{s.requests_per_s / d.requests_per_s:.2f}  "
+                f"TTFT p50 +{s.ttft_p50_ms - d.ttft_p50_ms:.2f} ms (x{s.ttft_p50_ms / d.ttft_p50_ms:.2f})  "
+                f"TTFT p95 +{s.ttft_p95_ms - d.ttft_p95_ms:.2f} ms"
+            )
     print(f"daemon peak RSS: {rss:.1f} MiB")
 
 

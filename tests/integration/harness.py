@@ -165,3 +165,8 @@ def running_daemon(
                 daemon.stop()
             except subprocess.TimeoutExpired:
                 daemon.stop(signal.SIGKILL)
+
+
+def image_message(url: str) -> list[Any]:
+    """Chat messages holding one user image, by URL (http(s) or data URI)."""
+    return [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}]

@@ -9,7 +9,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.integration.harness import Daemon
+from tests.integration.harness import Daemon, image_message
 
 FLASH = "gemini-2.5-flash"
 GEMINI3 = "gemini-3-pro-preview"
@@ -217,14 +217,7 @@ def test_remote_image_url_refused(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as e:
         client.chat.completions.create(
             model=FLASH,
-            messages=[
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
-                    ],
-                }
-            ],
+            messages=image_message("https://example.com/cat.png"),
         )
     assert e.value.param is not None and "image_url" in e.value.param
 

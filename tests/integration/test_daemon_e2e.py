@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
+import http.server
 import signal
 import ssl
 import subprocess
@@ -15,7 +18,14 @@ import aiohttp
 import openai
 import pytest
 
-from tests.integration.harness import BIN, ROOT, Daemon, clean_env, running_daemon
+from tests.integration.harness import (
+    BIN,
+    ROOT,
+    Daemon,
+    clean_env,
+    image_message,
+    running_daemon,
+)
 
 FLASH = "gemini-2.5-flash"
 GEMINI_URL = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
@@ -198,3 +208,47 @@ def test_cloudcode_flavour_end_to_end(tmp_path: Path) -> None:
             {"role": "user", "parts": [{"text": "Through Cloud Code"}]}
         ]
         assert body["request"]["labels"] == {"team": "core"}
+
+
+def test_fetch_remote_images_when_enabled(tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "cat.png").write_bytes(png)
+    (tmp_path / "www" / "big.png").write_bytes(png * 1000)
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www")
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    args = ["--fetch-remote-images", "--remote-image-max-bytes", "4096"]
+    try:
+        with running_daemon(tmp_path, args) as daemon, strict_client(daemon) as client:
+            client.chat.completions.create(model=FLASH, messages=image_message(f"{base}/cat.png"))
+            client.responses.create(
+                model=FLASH,
+                input=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "input_image",
+                                "image_url": f"{base}/cat.png",
+                                "detail": "auto",
+                            }
+                        ],
+                    }
+                ],
+            )
+            sent = [r for r in daemon.simulator_requests() if "enerateContent" in r["path"]]
+            inline = {
+                "inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}
+            }
+            assert [inline in r["body"]["contents"][0]["parts"] for r in sent] == [True, True]
+            with pytest.raises(openai.BadRequestError) as e:
+                client.chat.completions.create(
+                    model=FLASH, messages=image_message(f"{base}/big.png")
+                )
+            assert e.value.code == "image_too_large"
+    finally:
+        server.shutdown()

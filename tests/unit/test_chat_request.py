@@ -10,14 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zerogravity_proxy.gemini.spec import ExchangeSpec
-from zerogravity_proxy.openai.chat import (
-    DUMMY_SIGNATURE,
-    REMOTE_IMAGE_MESSAGE,
-    ChatRequest,
-    parse_chat_request,
-)
+from zerogravity_proxy.openai.chat import ChatRequest, parse_chat_request
 from zerogravity_proxy.openai.errors import OpenAIError
 from zerogravity_proxy.openai.models import Catalogue
+from zerogravity_proxy.openai.translate import DUMMY_SIGNATURE, REMOTE_IMAGE_MESSAGE
 from zerogravity_proxy.signatures import SignatureCache
 
 JSON = dict[str, Any]

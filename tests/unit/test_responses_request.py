@@ -14,10 +14,11 @@ from openai.types.responses import Response, ResponseItem
 from pydantic import TypeAdapter
 
 from zerogravity_proxy.gemini.spec import ExchangeSpec
-from zerogravity_proxy.openai.chat import DUMMY_SIGNATURE, REMOTE_IMAGE_MESSAGE, parse_chat_request
+from zerogravity_proxy.openai.chat import parse_chat_request
 from zerogravity_proxy.openai.errors import OpenAIError
 from zerogravity_proxy.openai.models import Catalogue
 from zerogravity_proxy.openai.responses import ResponsesRequest, parse_responses_request
+from zerogravity_proxy.openai.translate import DUMMY_SIGNATURE, REMOTE_IMAGE_MESSAGE
 from zerogravity_proxy.signatures import SignatureCache
 
 JSON = dict[str, Any]

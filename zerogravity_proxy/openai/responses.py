@@ -1,9 +1,10 @@
 """A Responses API request → the ExchangeSpec Gemini is asked (protocols.md B.1, B.2, B.5, E.5).
 
 Pure: no I/O. Where Responses and Chat Completions mean the same thing (merging turns, thought
-signatures, tool results, schemas, tool_choice modes, generation parameters, metadata), the rules
-are chat.py's, called with chat-shaped values; only the Responses shapes are read here. Everything
-is validated before anything is sent, and a 400's `param` names the field as the client wrote it.
+signatures, function declarations and results, schemas, tool_choice modes, generation parameters,
+metadata, inline media), the rules are translate.py's; only the Responses shapes are read here.
+Everything is validated before anything is sent, and a 400's `param` names the field as the
+client wrote it.
 
 Choices the mapping leaves open:
 - Web search (`web_search_preview`, `web_search_preview_2025_03_11`, `web_search`,
@@ -24,8 +25,8 @@ Choices the mapping leaves open:
   carries them in a `reasoning` item's `encrypted_content` (our renderer puts the turn's
   signature there); it goes onto the next function call of the same model turn when the cache
   has none for that call. A reasoning item's summary is replayed as a thought part, to Gemini
-  only (Claude rejects unsigned thinking, antigravity.md 1.8). Chat's dummy-signature rule then
-  applies per model turn.
+  only (Claude rejects unsigned thinking, antigravity.md 1.8). The dummy-signature rule
+  (translate.Contents) then applies per model turn, as in chat.
 - `web_search_call` items (replayed output) carry nothing Gemini needs and are skipped;
   `item_reference` items would need the item store inside the translator and are refused.
 - `function_call_output` takes text only (a string or `input_text` parts).
@@ -44,10 +45,8 @@ Choices the mapping leaves open:
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -55,34 +54,20 @@ import orjson
 
 from zerogravity_proxy.gemini.spec import JSON, ExchangeSpec
 from zerogravity_proxy.gemini.thinking import EFFORTS
-from zerogravity_proxy.openai.chat import (
-    _ALLOWED_TOOLS_MODES,
-    _CHOICE_MODES,
-    _MEDIA_RESOLUTIONS,
-    REMOTE_IMAGE_MESSAGE,
-    _audio,
-    _data_uri,
-    _declarations,
-    _function_call,
-    _generation_config,
-    _History,
-    _inline_data,
-    _integer,
-    _invalid_type,
-    _labels,
-    _option,
-    _param,
-    _part_type,
-    _required,
-    _result,
-    _show,
-    _streaming,
-    _tool_config,
-    _tool_name,
-    _typed,
-)
-from zerogravity_proxy.openai.errors import OpenAIError, invalid_request, model_not_found
+from zerogravity_proxy.openai import translate
+from zerogravity_proxy.openai.errors import invalid_request, model_not_found
 from zerogravity_proxy.openai.models import Catalogue, Family, ModelInfo
+from zerogravity_proxy.openai.validate import (
+    integer,
+    invalid_type,
+    number,
+    one_of,
+    option,
+    part_type,
+    required,
+    show,
+    typed,
+)
 from zerogravity_proxy.signatures import SignatureCache
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
@@ -99,7 +84,7 @@ _SUMMARIES = ("auto", "concise", "detailed")
 _TRUNCATIONS = ("auto", "disabled")
 _VERBOSITIES = ("low", "medium", "high")
 _STATUSES = ("in_progress", "completed", "incomplete")
-_DETAILS = {**_MEDIA_RESOLUTIONS, "original": "MEDIA_RESOLUTION_HIGH"}
+_DETAILS = {**translate.MEDIA_RESOLUTIONS, "original": "MEDIA_RESOLUTION_HIGH"}
 _PART_KINDS = {
     "user": ("input_text", "input_image", "input_file", "input_audio"),
     "system": ("input_text",),
@@ -107,7 +92,6 @@ _PART_KINDS = {
     "assistant": ("output_text", "refusal", "input_text"),
 }
 _ROLES = {"user": "user", "system": "system", "developer": "system", "assistant": "model"}
-_FUNCTIONS_INDEX = re.compile(r"functions\[(\d+)\]")
 _STATEFUL = {
     "conversation": "Conversations are not supported by this proxy: chain responses with "
     "'previous_response_id', or send the whole conversation as 'input'.",
@@ -140,42 +124,43 @@ def parse_responses_request(
     """
     if not isinstance(body, dict):
         raise invalid_request("The request body must be a JSON object.")
-    model = _required(body, "model", "", str, "a string")
+    model = required(body, "model", "", str, "a string")
     raw_input = _input(body)
     info = catalogue.get(model)
     if info is None:
         raise model_not_found(model)
     _refuse_stateful(body)
-    stream, _ = _streaming(body)
-    store = _typed(body, "store", "", bool, "a boolean") is not False
+    stream, _ = translate.streaming(body)
+    store = typed(body, "store", "", bool, "a boolean") is not False
     include = _include(body)
     keys = ("user", "previous_response_id", "prompt_cache_key", "safety_identifier", "service_tier")
     for key in keys:
-        _typed(body, key, "", str, "a string")
-    instructions = _typed(body, "instructions", "", str, "a string")
+        typed(body, key, "", str, "a string")
+    instructions = typed(body, "instructions", "", str, "a string")
     effort, summary = _reasoning(body)
-    response_format, text = _text(body)
+    output_format, text = _text(body)
     tools, tool_config, tools_echo = _tools(body, info.family)
-    top_logprobs = _integer(body, "top_logprobs", 0, 20)
-    max_output_tokens = _integer(body, "max_output_tokens", 1)
-    generation = _generation_config(
-        {
-            "temperature": body.get("temperature"),
-            "top_p": body.get("top_p"),
-            "max_completion_tokens": max_output_tokens,
-            "logprobs": top_logprobs is not None or OUTPUT_LOGPROBS in include or None,
-            "top_logprobs": top_logprobs,
-            "reasoning_effort": effort,
-            "response_format": response_format,
-        },
+    top_logprobs = integer(body, "top_logprobs", 0, 20)
+    max_output_tokens = integer(body, "max_output_tokens", 1)
+    generation = translate.generation_config(
         info,
+        effort,
+        {
+            "temperature": number(body, "temperature", 0, 2),
+            "topP": number(body, "top_p", 0, 1),
+            "maxOutputTokens": max_output_tokens,
+            "responseLogprobs": top_logprobs is not None or OUTPUT_LOGPROBS in include or None,
+            "logprobs": top_logprobs,
+            **output_format,
+        },
     )
     _thoughts_when_asked(generation, effort, summary)
-    labels = _labels(body)
+    labels = translate.metadata_labels(body)
 
-    items = _Items(info, signatures)
+    turns = translate.Contents(info.family)
+    items = _Items(turns, info, signatures)
     if instructions:
-        items.system([instructions])
+        turns.add_system([instructions])
     for k, item in enumerate(history):
         items.add(dict(item) if isinstance(item, Mapping) else item, f"history[{k}]")
     input_items = [items.add(item, f"input[{i}]") for i, item in enumerate(raw_input)]
@@ -183,8 +168,8 @@ def parse_responses_request(
     spec = ExchangeSpec(
         model=model,
         upstream_model=info.upstream,
-        contents=items.contents(),
-        system_instruction=items.system_instruction(),
+        contents=turns.contents(),
+        system_instruction=turns.system_instruction(),
         tools=tools,
         tool_config=tool_config,
         generation_config=generation or None,
@@ -193,11 +178,9 @@ def parse_responses_request(
     echo = {
         "instructions": instructions,
         "max_output_tokens": max_output_tokens,
-        "max_tool_calls": _integer(body, "max_tool_calls", 0),
+        "max_tool_calls": integer(body, "max_tool_calls", 0),
         "metadata": labels,
-        "parallel_tool_calls": _or(
-            _typed(body, "parallel_tool_calls", "", bool, "a boolean"), True
-        ),
+        "parallel_tool_calls": _or(typed(body, "parallel_tool_calls", "", bool, "a boolean"), True),
         "previous_response_id": body.get("previous_response_id"),
         "reasoning": {"effort": effort, "summary": summary},
         "temperature": _or(body.get("temperature"), 1.0),
@@ -205,7 +188,7 @@ def parse_responses_request(
         "tool_choice": _or(body.get("tool_choice"), "auto"),
         "tools": tools_echo,
         "top_p": _or(body.get("top_p"), 1.0),
-        "truncation": _one_of(body, "truncation", "", _TRUNCATIONS) or "disabled",
+        "truncation": one_of(body, "truncation", "", _TRUNCATIONS) or "disabled",
         "user": body.get("user"),
         "store": store,
         "service_tier": "default",
@@ -237,7 +220,7 @@ def _input(body: JSON) -> list[Any]:
             raise invalid_request("'input' must not be empty.", param="input", code="empty_string")
         return [{"type": "message", "role": "user", "content": value}]
     if not isinstance(value, list):
-        raise _invalid_type("input", "a string or an array", value)
+        raise invalid_type("input", "a string or an array", value)
     if not value:
         raise invalid_request(
             "'input' must contain at least one item.", param="input", code="empty_array"
@@ -246,7 +229,7 @@ def _input(body: JSON) -> list[Any]:
 
 
 def _refuse_stateful(body: JSON) -> None:
-    if _typed(body, "background", "", bool, "a boolean"):
+    if typed(body, "background", "", bool, "a boolean"):
         raise invalid_request(
             "Background responses are not supported by this proxy: send the request without "
             "'background' (streaming gives the same incremental results).",
@@ -259,25 +242,25 @@ def _refuse_stateful(body: JSON) -> None:
 
 
 def _include(body: JSON) -> list[str]:
-    include = _typed(body, "include", "", list, "an array") or []
+    include = typed(body, "include", "", list, "an array") or []
     for k, value in enumerate(include):
         if not isinstance(value, str):
-            raise _invalid_type(f"include[{k}]", "a string", value)
+            raise invalid_type(f"include[{k}]", "a string", value)
     return include
 
 
 def _reasoning(body: JSON) -> tuple[str | None, str | None]:
     """`reasoning.effort` and `reasoning.summary` (or its deprecated name), validated."""
-    reasoning = _typed(body, "reasoning", "", dict, "an object") or {}
-    effort = _one_of(reasoning, "effort", "reasoning", EFFORTS)
-    summary = _one_of(reasoning, "summary", "reasoning", _SUMMARIES)
+    reasoning = typed(body, "reasoning", "", dict, "an object") or {}
+    effort = one_of(reasoning, "effort", "reasoning", EFFORTS)
+    summary = one_of(reasoning, "summary", "reasoning", _SUMMARIES)
     if summary is None:
-        summary = _one_of(reasoning, "generate_summary", "reasoning", _SUMMARIES)
+        summary = one_of(reasoning, "generate_summary", "reasoning", _SUMMARIES)
     return effort, summary
 
 
 def _thoughts_when_asked(config: JSON, effort: str | None, summary: str | None) -> None:
-    """Chat's thinkingConfig, with thoughts included only when a summary was asked for."""
+    """The shared thinkingConfig, with thoughts included only when a summary was asked for."""
     thinking = config.get("thinkingConfig")
     if thinking is None:
         return
@@ -287,34 +270,33 @@ def _thoughts_when_asked(config: JSON, effort: str | None, summary: str | None) 
         config["thinkingConfig"] = {**thinking, "includeThoughts": False}
 
 
-def _text(body: JSON) -> tuple[JSON | None, JSON]:
-    """`text` as chat's `response_format`, and as the Response echoes it."""
-    text = _typed(body, "text", "", dict, "an object") or {}
-    verbosity = _one_of(text, "verbosity", "text", _VERBOSITIES)
+def _text(body: JSON) -> tuple[JSON, JSON]:
+    """`text` as generationConfig fields, and as the Response echoes it."""
+    text = typed(body, "text", "", dict, "an object") or {}
+    verbosity = one_of(text, "verbosity", "text", _VERBOSITIES)
     echo: JSON = {} if verbosity is None else {"verbosity": verbosity}
-    fmt = _typed(text, "format", "text", dict, "an object")
+    fmt = typed(text, "format", "text", dict, "an object")
     kind = "text" if fmt is None else fmt.get("type")
     if fmt is None or kind == "text":
-        return None, {"format": {"type": "text"}, **echo}
+        return {}, {"format": {"type": "text"}, **echo}
     if kind == "json_object":
-        return {"type": "json_object"}, {"format": {"type": "json_object"}, **echo}
+        return translate.json_output(), {"format": {"type": "json_object"}, **echo}
     if kind != "json_schema":
         raise invalid_request(
-            f"Invalid value for 'text.format.type': {_show(kind)}. "
+            f"Invalid value for 'text.format.type': {show(kind)}. "
             "Supported values are: 'text', 'json_object' and 'json_schema'.",
             param="text.format.type",
             code="invalid_value",
         )
     at = "text.format"
-    name = _required(fmt, "name", at, str, "a string")
-    schema = _required(fmt, "schema", at, dict, "an object")
+    name = required(fmt, "name", at, str, "a string")
+    schema = required(fmt, "schema", at, dict, "an object")
     fmt_echo: JSON = {"type": "json_schema", "name": name, "schema": schema}
-    if (description := _typed(fmt, "description", at, str, "a string")) is not None:
+    if (description := typed(fmt, "description", at, str, "a string")) is not None:
         fmt_echo["description"] = description
-    if (strict := _typed(fmt, "strict", at, bool, "a boolean")) is not None:
+    if (strict := typed(fmt, "strict", at, bool, "a boolean")) is not None:
         fmt_echo["strict"] = strict
-    chat_format = {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
-    return chat_format, {"format": fmt_echo, **echo}
+    return translate.json_output(schema), {"format": fmt_echo, **echo}
 
 
 # --- tools ----------------------------------------------------------------------------------
@@ -322,19 +304,17 @@ def _text(body: JSON) -> tuple[JSON | None, JSON]:
 
 def _tools(body: JSON, family: Family) -> tuple[list[JSON] | None, JSON | None, list[JSON]]:
     """`tools` and `tool_choice` → Gemini `tools` and `toolConfig`, and the echoed tools."""
-    functions: list[JSON] = []
-    positions: list[int] = []  # functions[k] is tools[positions[k]]
+    functions: list[tuple[str, JSON]] = []
     search = False
     echo: list[JSON] = []
-    for i, tool in enumerate(_typed(body, "tools", "", list, "an array") or []):
+    for i, tool in enumerate(typed(body, "tools", "", list, "an array") or []):
         where = f"tools[{i}]"
         if not isinstance(tool, dict):
-            raise _invalid_type(where, "an object", tool)
+            raise invalid_type(where, "an object", tool)
         kind = tool.get("type")
         if kind == "function":
-            strict = _typed(tool, "strict", where, bool, "a boolean")
-            functions.append(tool)
-            positions.append(i)
+            strict = typed(tool, "strict", where, bool, "a boolean")
+            functions.append((where, tool))
             echo.append(
                 {
                     "type": "function",
@@ -349,15 +329,12 @@ def _tools(body: JSON, family: Family) -> tuple[list[JSON] | None, JSON | None, 
             echo.append(dict(tool))
         else:
             raise invalid_request(
-                f"Unsupported tool type {_show(kind)}: only 'function' tools and web search "
+                f"Unsupported tool type {show(kind)}: only 'function' tools and web search "
                 f"({', '.join(repr(t) for t in WEB_SEARCH_TOOLS)}) are supported.",
                 param=f"{where}.type",
                 code="unsupported_value",
             )
-    try:
-        declarations = _declarations({"functions": functions})
-    except OpenAIError as err:
-        raise _renumbered(err, positions) from None
+    declarations = translate.function_declarations(functions)
     if declarations and search:
         raise invalid_request(
             "Function tools cannot be combined with web search: Gemini refuses 'googleSearch' "
@@ -366,35 +343,28 @@ def _tools(body: JSON, family: Family) -> tuple[list[JSON] | None, JSON | None, 
             code="unsupported_tool_combination",
         )
     names = {d["name"] for d in declarations}
-    choice = _chat_tool_choice(body.get("tool_choice"), names, search)
-    if search:
-        return (None if choice == "none" else [{"googleSearch": {}}]), None, echo
-    tool_config = _tool_config({"tool_choice": choice}, names, family)
-    return ([{"functionDeclarations": declarations}] if declarations else None), tool_config, echo
+    choice = _tool_choice(body.get("tool_choice"), names, search)
+    if search:  # Gemini cannot be made to search: only `none` leaves the tool out
+        off = choice is not None and choice[0] == "NONE"
+        return (None if off else [{"googleSearch": {}}]), None, echo
+    config = translate.tool_config(choice, names, family, "tool_choice")
+    return ([{"functionDeclarations": declarations}] if declarations else None), config, echo
 
 
-def _renumbered(err: OpenAIError, positions: list[int]) -> OpenAIError:
-    """Chat names a flat function `functions[k]`; the client wrote it as `tools[i]`."""
-
-    def rename(text: str) -> str:
-        return _FUNCTIONS_INDEX.sub(lambda m: f"tools[{positions[int(m.group(1))]}]", text)
-
-    param = None if err.param is None else rename(err.param)
-    return dataclasses.replace(err, message=rename(err.message), param=param)
-
-
-def _chat_tool_choice(choice: object, names: set[str], search: bool) -> object:
-    """Responses' `tool_choice`, validated, in the shape chat's `_tool_config` reads."""
+def _tool_choice(
+    choice: object, names: Collection[str], search: bool
+) -> tuple[str, list[str]] | None:
+    """Responses' `tool_choice` as the calling mode and the allowed function names (empty:
+    all), or None when not given. With web search, only whether it is NONE matters."""
     if choice is None:
         return None
     if isinstance(choice, str):
-        _option(choice, _CHOICE_MODES, "tool_choice")
-        return choice
+        return option(choice, translate.CHOICE_MODES, "tool_choice"), []
     if not isinstance(choice, dict):
-        raise _invalid_type("tool_choice", "a string or an object", choice)
+        raise invalid_type("tool_choice", "a string or an object", choice)
     kind = choice.get("type")
     if kind == "function":
-        return {"type": "function", "function": {"name": _tool_name(choice, "tool_choice", names)}}
+        return "ANY", [translate.tool_name(choice, "tool_choice", names)]
     if isinstance(kind, str) and kind in _SEARCH_CHOICES:
         if not search:
             raise invalid_request(
@@ -402,63 +372,54 @@ def _chat_tool_choice(choice: object, names: set[str], search: bool) -> object:
                 param="tool_choice",
                 code="invalid_value",
             )
-        return "auto"
+        return "AUTO", []
     if kind != "allowed_tools":
         raise invalid_request(
-            f"Invalid value for 'tool_choice.type': {_show(kind)}. Supported values are: "
+            f"Invalid value for 'tool_choice.type': {show(kind)}. Supported values are: "
             f"'function', 'allowed_tools', {', '.join(repr(c) for c in _SEARCH_CHOICES)}.",
             param="tool_choice.type",
             code="invalid_value",
         )
-    mode = _required(choice, "mode", "tool_choice", str, "a string")
-    _option(mode, _ALLOWED_TOOLS_MODES, "tool_choice.mode")
+    mode = required(choice, "mode", "tool_choice", str, "a string")
+    mode = option(mode, translate.ALLOWED_TOOLS_MODES, "tool_choice.mode")
     allowed = []
-    for k, tool in enumerate(_required(choice, "tools", "tool_choice", list, "an array")):
+    for k, tool in enumerate(required(choice, "tools", "tool_choice", list, "an array")):
         at = f"tool_choice.tools[{k}]"
         if not isinstance(tool, dict):
-            raise _invalid_type(at, "an object", tool)
+            raise invalid_type(at, "an object", tool)
         kind = tool.get("type")
         if kind == "function":
-            allowed.append({"type": "function", "function": {"name": _tool_name(tool, at, names)}})
+            allowed.append(translate.tool_name(tool, at, names))
         elif not (search and isinstance(kind, str) and kind in WEB_SEARCH_TOOLS):
             raise invalid_request(
-                f"Invalid value for '{at}.type': {_show(kind)}: it must name a tool in 'tools'.",
+                f"Invalid value for '{at}.type': {show(kind)}: it must name a tool in 'tools'.",
                 param=f"{at}.type",
                 code="invalid_value",
             )
-    if search:
-        return "auto"
-    return {"type": "allowed_tools", "allowed_tools": {"mode": mode, "tools": allowed}}
+    return ("AUTO", []) if search else (mode, allowed)
 
 
 # --- input items ----------------------------------------------------------------------------
 
 
 class _Items:
-    """Input items → `contents` and `systemInstruction`, through chat's turn builder (E.2).
+    """Input items → `turns`, the request's `contents` and `systemInstruction` (E.2).
 
     `add` also returns each item as stored and listed: full OpenAI item JSON with an id.
     """
 
-    def __init__(self, info: ModelInfo, signatures: SignatureCache) -> None:
+    def __init__(
+        self, turns: translate.Contents, info: ModelInfo, signatures: SignatureCache
+    ) -> None:
+        self._turns = turns
         self._info = info
         self._signatures = signatures
-        self._turns = _History(info, signatures)  # merging, system parts, dummy signatures
         self._call_names: dict[str, str] = {}  # call_id → function name, for outputs
         self._signature: str | None = None  # a reasoning item's, for the turn's next call
 
-    def contents(self) -> list[JSON]:
-        return self._turns.contents()
-
-    def system_instruction(self) -> JSON | None:
-        return self._turns.system_instruction()
-
-    def system(self, texts: list[str]) -> None:
-        self._turns._system += [{"text": text} for text in texts if text]
-
     def add(self, item: object, where: str) -> JSON:
         if not isinstance(item, dict):
-            raise _invalid_type(where, "an object", item)
+            raise invalid_type(where, "an object", item)
         kind = item.get("type")
         if kind is None and "role" in item:
             kind = "message"  # an easy input message
@@ -482,7 +443,7 @@ class _Items:
                 )
             case _:
                 raise invalid_request(
-                    f"Invalid value for '{where}.type': {_show(kind)}. Supported values are: "
+                    f"Invalid value for '{where}.type': {show(kind)}. Supported values are: "
                     "'message', 'function_call', 'function_call_output', 'reasoning' and "
                     "'web_search_call'.",
                     param=f"{where}.type",
@@ -491,13 +452,13 @@ class _Items:
 
     def _user(self, parts: list[JSON]) -> None:
         self._signature = None  # a user turn ends the model turn it belonged to
-        self._turns._append("user", parts)
+        self._turns.append("user", parts)
 
     def _message(self, item: JSON, where: str) -> JSON:
         role = item.get("role")
         if not isinstance(role, str) or role not in _ROLES:
             raise invalid_request(
-                f"Invalid value for '{where}.role': {_show(role)}. Supported values are: "
+                f"Invalid value for '{where}.role': {show(role)}. Supported values are: "
                 "'user', 'assistant', 'system' and 'developer'.",
                 param=f"{where}.role",
                 code="invalid_value",
@@ -507,7 +468,7 @@ class _Items:
             text_kind = "output_text" if role == "assistant" else "input_text"
             content = [{"type": text_kind, "text": content}]
         else:
-            content = _required(item, "content", where, list, "a string or an array")
+            content = required(item, "content", where, list, "a string or an array")
         parts: list[JSON] = []
         stored: list[JSON] = []
         for j, part in enumerate(content):
@@ -516,11 +477,11 @@ class _Items:
             stored.append(normalised)
         match _ROLES[role]:
             case "system":
-                self.system([part["text"] for part in parts])
+                self._turns.add_system(part["text"] for part in parts)
             case "user":
                 self._user(parts)
             case _:
-                self._turns._append("model", parts)
+                self._turns.append("model", parts)
         message = _identified(item, where, "msg")
         return {
             "type": "message",
@@ -532,11 +493,11 @@ class _Items:
 
     def _part(self, part: object, at: str, role: str) -> tuple[JSON | None, JSON]:
         """One content part as a Gemini part (None when empty) and as stored."""
-        kind = _part_type(part, at, _PART_KINDS[role])
-        part = cast(JSON, part)  # _part_type checked it
+        kind = part_type(part, at, _PART_KINDS[role])
+        part = cast(JSON, part)  # part_type checked it
         match kind:
             case "input_text" | "output_text":
-                text = _required(part, "text", at, str, "a string")
+                text = required(part, "text", at, str, "a string")
                 if role != "assistant":
                     return ({"text": text} if text else None), {"type": "input_text", "text": text}
                 annotations = part.get("annotations")
@@ -547,32 +508,29 @@ class _Items:
                 }
                 return ({"text": text} if text else None), stored
             case "refusal":
-                text = _required(part, "refusal", at, str, "a string")
+                text = required(part, "refusal", at, str, "a string")
                 return ({"text": text} if text else None), {"type": "refusal", "refusal": text}
             case "input_image":
                 return _input_image(part, at, self._info.family)
             case "input_file":
                 return _input_file(part, at)
             case _:
-                return _audio(part, at), dict(part)
+                return translate.audio(part, at), dict(part)
 
     def _function_call(self, item: JSON, where: str) -> JSON:
-        call_id = _required(item, "call_id", where, str, "a string")
-        name, args = _function_call(item, where)
+        call_id = required(item, "call_id", where, str, "a string")
+        name, args = translate.function_call(item, where)
         self._call_names[call_id] = name
-        part: JSON = {"functionCall": {"name": name, "args": args, "id": call_id}}
         signature = self._signatures.get(call_id, self._info.upstream) or self._signature
         self._signature = None
-        if signature:
-            part["thoughtSignature"] = signature
-        self._turns._append("model", [part])
+        self._turns.append("model", [translate.function_call_part(name, args, call_id, signature)])
         arguments = item.get("arguments")
         if not isinstance(arguments, str) or not arguments:
             arguments = orjson.dumps(args).decode()
         return _identified(item, where, "fc") | {"arguments": arguments}
 
     def _function_call_output(self, item: JSON, where: str) -> JSON:
-        call_id = _required(item, "call_id", where, str, "a string")
+        call_id = required(item, "call_id", where, str, "a string")
         name = self._call_names.get(call_id)
         if name is None:
             raise invalid_request(
@@ -583,22 +541,21 @@ class _Items:
             )
         output = item.get("output")
         if not isinstance(output, str):
-            parts = _required(item, "output", where, list, "a string or an array")
+            parts = required(item, "output", where, list, "a string or an array")
             output = "".join(_text_of(part, f"{where}.output[{j}]") for j, part in enumerate(parts))
-        response = {"name": name, "id": call_id, "response": _result({"content": output}, where)}
-        self._user([{"functionResponse": response}])
+        self._user([translate.function_response_part(name, call_id, output)])
         return _identified(item, where, "fco")
 
     def _reasoning(self, item: JSON, where: str) -> JSON:
-        summary = _typed(item, "summary", where, list, "an array") or []
+        summary = typed(item, "summary", where, list, "an array") or []
         texts = [
             _text_of(part, f"{where}.summary[{k}]", "summary_text")
             for k, part in enumerate(summary)
         ]
         thought = "\n\n".join(text for text in texts if text)
         if thought and self._info.family != "claude":
-            self._turns._append("model", [{"text": thought, "thought": True}])
-        encrypted = _typed(item, "encrypted_content", where, str, "a string")
+            self._turns.append("model", [{"text": thought, "thought": True}])
+        encrypted = typed(item, "encrypted_content", where, str, "a string")
         self._signature = encrypted or None
         stored = dict(item)
         stored["id"] = _item_id(item, where, "rs")
@@ -608,18 +565,18 @@ class _Items:
 
 def _identified(item: JSON, where: str, prefix: str) -> JSON:
     """The item as stored: its own id and status, or a new id and `completed`."""
-    status = _one_of(item, "status", where, _STATUSES) or "completed"
+    status = one_of(item, "status", where, _STATUSES) or "completed"
     return item | {"id": _item_id(item, where, prefix), "status": status}
 
 
 def _item_id(item: JSON, where: str, prefix: str) -> str:
-    return _typed(item, "id", where, str, "a string") or f"{prefix}_{secrets.token_hex(12)}"
+    return typed(item, "id", where, str, "a string") or f"{prefix}_{secrets.token_hex(12)}"
 
 
 def _text_of(part: object, at: str, kind: str = "input_text") -> str:
     """The text of a part that may only be text (a tool output's, a reasoning summary's)."""
-    _part_type(part, at, (kind,))
-    return _required(cast(JSON, part), "text", at, str, "a string")
+    part_type(part, at, (kind,))
+    return required(cast(JSON, part), "text", at, str, "a string")
 
 
 def _input_image(part: JSON, at: str, family: Family) -> tuple[JSON, JSON]:
@@ -630,21 +587,13 @@ def _input_image(part: JSON, at: str, family: Family) -> tuple[JSON, JSON]:
             param=f"{at}.file_id",
             code="unsupported_value",
         )
-    url = _required(part, "image_url", at, str, "a string")
-    if url[:8].lower().startswith(("http://", "https://")):
-        raise invalid_request(
-            REMOTE_IMAGE_MESSAGE, param=f"{at}.image_url", code="remote_image_url_not_allowed"
-        )
-    out = _data_uri(url, f"{at}.image_url")
-    detail = _typed(part, "detail", at, str, "a string") or "auto"
-    level = _option(detail, _DETAILS, f"{at}.detail")
-    if level and family == "gemini-3":
-        out["mediaResolution"] = {"level": level}
+    url = required(part, "image_url", at, str, "a string")
+    out, detail = translate.image(url, f"{at}.image_url", part, at, family, _DETAILS)
     return out, {"type": "input_image", "image_url": url, "detail": detail}
 
 
 def _input_file(part: JSON, at: str) -> tuple[JSON, JSON]:
-    data = _typed(part, "file_data", at, str, "a string")
+    data = typed(part, "file_data", at, str, "a string")
     if data is None:
         raise invalid_request(
             "Only inline files are supported: send 'file_data' (a data URI or base64 PDF); "
@@ -652,21 +601,8 @@ def _input_file(part: JSON, at: str) -> tuple[JSON, JSON]:
             param=f"{at}.file_data",
             code="unsupported_value",
         )
-    param = f"{at}.file_data"
-    out = (
-        _data_uri(data, param)
-        if data.startswith("data:")
-        else _inline_data("application/pdf", data, param)
-    )
+    out = translate.file_data(data, f"{at}.file_data")
     stored: JSON = {"type": "input_file", "file_data": data}
     if isinstance(filename := part.get("filename"), str):
         stored["filename"] = filename
     return out, stored
-
-
-def _one_of(obj: JSON, key: str, where: str, values: Sequence[str]) -> str | None:
-    value = _typed(obj, key, where, str, "a string")
-    if value is None:
-        return None
-    _option(value, dict(zip(values, values, strict=True)), _param(where, key))
-    return value

@@ -27,7 +27,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     body = await read_json(request)
     if runtime.settings.fetch_remote_images:
-        await inline_remote_images(body, request.app[HTTP], runtime.settings.remote_image_max_bytes)
+        await inline_remote_images(
+            body, "messages", request.app[HTTP], runtime.settings.remote_image_max_bytes
+        )
     chat = parse_chat_request(body, catalogue=runtime.catalogue, signatures=runtime.signatures)
     render = ChatRender(
         completion_id=f"chatcmpl-{secrets.token_hex(12)}",

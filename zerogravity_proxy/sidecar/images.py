@@ -16,12 +16,19 @@ from zerogravity_proxy.openai.errors import invalid_request
 TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
 
 
-async def inline_remote_images(body: Any, http: aiohttp.ClientSession, max_bytes: int) -> None:
-    """Replace every http(s) `image_url` in chat messages with a data URI, in place."""
-    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+async def inline_remote_images(
+    body: Any, field: str, http: aiohttp.ClientSession, max_bytes: int
+) -> None:
+    """Replace every http(s) image URL in `body[field]` with a data URI, in place.
+
+    `field` is `messages` (Chat: `image_url` is `{url}` or a string) or `input` (Responses:
+    `input_image` parts carry `image_url` as a string); the parts look alike enough for one walk.
+    """
+    items = body.get(field) if isinstance(body, dict) else None
+    if not isinstance(items, list):
         return
-    for i, message in enumerate(body["messages"]):
-        content = message.get("content") if isinstance(message, dict) else None
+    for i, item in enumerate(items):
+        content = item.get("content") if isinstance(item, dict) else None
         if not isinstance(content, list):
             continue
         for j, part in enumerate(content):
@@ -31,7 +38,7 @@ async def inline_remote_images(body: Any, http: aiohttp.ClientSession, max_bytes
             holder, key = (image, "url") if isinstance(image, dict) else (part, "image_url")
             url = holder.get(key)
             if isinstance(url, str) and url.startswith(("http://", "https://")):
-                param = f"messages[{i}].content[{j}].image_url"
+                param = f"{field}[{i}].content[{j}].image_url"
                 holder[key] = await _fetch_data_uri(http, url, max_bytes, param)
 
 

@@ -18,7 +18,8 @@ from zerogravity_proxy.openai.errors import OpenAIError, invalid_request
 from zerogravity_proxy.openai.responses import parse_responses_request
 from zerogravity_proxy.openai.responses_render import ResponsesRender, sse_event
 from zerogravity_proxy.sidecar.consume import Run, run_exchange
-from zerogravity_proxy.sidecar.keys import DRIVER, RUNTIME, STORE
+from zerogravity_proxy.sidecar.images import inline_remote_images
+from zerogravity_proxy.sidecar.keys import DRIVER, HTTP, RUNTIME, STORE
 from zerogravity_proxy.sidecar.wire import open_sse, read_json
 
 SSE_DONE = b"data: [DONE]\n\n"
@@ -56,6 +57,10 @@ async def create_response(request: web.Request) -> web.StreamResponse:
                 "previous_response_id",
             )
         history = found
+    if runtime.settings.fetch_remote_images:
+        await inline_remote_images(
+            body, "input", request.app[HTTP], runtime.settings.remote_image_max_bytes
+        )
     parsed = parse_responses_request(
         body, catalogue=runtime.catalogue, signatures=runtime.signatures, history=history
     )
