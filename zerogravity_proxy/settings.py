@@ -68,7 +68,11 @@ class Settings:
     )
     sidecar_host: str = _opt("127.0.0.1", "Address the OpenAI-format sidecar listens on.")
     sidecar_port: int = _opt(8741, "Port the OpenAI-format sidecar listens on.")
-    driver: str = _opt("direct", "Which originator carries exchanges.", choices=("direct",))
+    driver: str = _opt(
+        "direct",
+        "Which originator carries exchanges: direct (our credentials) or antigravity (the LS's).",
+        choices=("direct", "antigravity"),
+    )
     upstream_flavour: str = _opt(
         "gemini",
         "Upstream API: public Gemini (v1beta) or Cloud Code (v1internal).",
@@ -89,6 +93,16 @@ class Settings:
     cloudcode_token: str = _opt("", "OAuth bearer token for the cloudcode flavour.", secret=True)
     cloudcode_project: str = _opt(
         "", "Cloud Code project (cloudaicompanionProject); leave empty on the free tier."
+    )
+    ls_host: str = _opt("127.0.0.1", "Address of the Antigravity language server's API.")
+    ls_port: int = _opt(0, "Port of the language server's API; 0 finds a running LS.")
+    ls_csrf_token: str = _opt(
+        "", "The language server's CSRF token (found with the port).", secret=True
+    )
+    system_prompt_mode: str = _opt(
+        "replace",
+        "With the LS: replace its system prompt with the client's, or append the client's to it.",
+        choices=("replace", "append"),
     )
     gemini_hosts: tuple[str, ...] = _opt(GOOGLE_API_HOSTS, "Hosts whose traffic is Gemini traffic.")
     models: tuple[str, ...] = _opt(
@@ -163,6 +177,8 @@ class Settings:
 
     @property
     def has_credentials(self) -> bool:
+        if self.driver == "antigravity":
+            return True  # the language server carries its own
         if self.upstream_flavour == "gemini":
             return bool(self.gemini_api_key)
         return bool(self.cloudcode_token)
