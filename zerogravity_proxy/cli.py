@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import signal
 import sys
@@ -19,8 +20,22 @@ from zerogravity_proxy.settings import FIELDS, Settings, SettingsError, kind_of,
 log = logging.getLogger("zerogravity_proxy")
 
 
-def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """One flag per setting, named after it; unset flags stay None so lower layers apply."""
+def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--config` plus one flag per setting, named after it; the command gets `settings`.
+
+    Unset flags stay None so the lower layers (config file, environment) apply.
+    """
+
+    @functools.wraps(command)
+    def wrapper(config_path: Path | None, **kwargs: Any) -> Any:
+        flags = {k: kwargs.pop(k) for k in FIELDS}
+        flags = {k: (v or None) if kind_of(k) is tuple else v for k, v in flags.items()}
+        try:
+            settings = resolve(config_path=config_path, flags=flags).settings
+        except SettingsError as e:
+            raise click.UsageError(str(e)) from None
+        return command(settings=settings, **kwargs)
+
     for name in reversed(FIELDS):
         f = FIELDS[name]
         flag = "--" + name.replace("_", "-")
@@ -34,8 +49,14 @@ def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
             option = click.option(
                 flag, name, type=kind, default=None, help=help_text, show_default=False
             )
-        command = option(command)
-    return command
+        wrapper = option(wrapper)
+    config = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="TOML config file.",
+    )
+    return config(wrapper)
 
 
 @click.group()
@@ -46,24 +67,50 @@ def main() -> None:
 
 @main.command()
 @click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML config file.",
-)
-@click.option(
     "--set", "mitm_sets", multiple=True, metavar="NAME=VALUE", help="Any mitmproxy option."
 )
-@_setting_options
-def run(config_path: Path | None, mitm_sets: tuple[str, ...], **flags: Any) -> None:
+@with_settings
+def run(settings: Settings, mitm_sets: tuple[str, ...]) -> None:
     """Run the proxy and the sidecar until SIGTERM or Ctrl-C."""
-    flags = {k: (v or None) if kind_of(k) is tuple else v for k, v in flags.items()}
-    try:
-        settings = resolve(config_path=config_path, flags=flags).settings
-    except SettingsError as e:
-        raise click.UsageError(str(e)) from None
     _configure_logging(settings.log_level)
     sys.exit(asyncio.run(serve(settings, mitm_sets)))
+
+
+@main.group()
+def ls() -> None:
+    """The Antigravity language server."""
+
+
+@ls.command("status")
+@with_settings
+def ls_status(settings: Settings) -> None:
+    """Show which language server would be used, and whether it answers."""
+    from zerogravity_proxy.drivers.antigravity.status import status_report
+
+    ok, report = asyncio.run(status_report(settings))
+    click.echo(report)
+    sys.exit(0 if ok else 1)
+
+
+@main.group()
+def ca() -> None:
+    """The proxy's certificate authority."""
+
+
+@ca.command("bundle")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@with_settings
+def ca_bundle(settings: Settings, out: Path) -> None:
+    """Write the system trust store plus our CA to OUT (for Go programs such as the LS)."""
+    from zerogravity_proxy.ca import trust_bundle
+
+    ca_cert = settings.confdir_path / "mitmproxy-ca-cert.pem"
+    try:
+        path = trust_bundle(ca_cert, out)
+    except (OSError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"wrote {path}: the system trust store and {ca_cert}")
+    click.echo(f"use it with: SSL_CERT_FILE={path}")
 
 
 async def serve(settings: Settings, mitm_sets: tuple[str, ...] = ()) -> int:
@@ -82,7 +129,10 @@ async def serve(settings: Settings, mitm_sets: tuple[str, ...] = ()) -> int:
         return 1
     settings = dataclasses.replace(settings, confdir=str(confdir))
     options = Options(
-        listen_host=settings.listen_host, listen_port=settings.listen_port, confdir=str(confdir)
+        listen_host=settings.listen_host,
+        listen_port=settings.listen_port,
+        mode=list(settings.mode),
+        confdir=str(confdir),
     )
     master = DumpMaster(options, with_termlog=False, with_dumper=False)
     master.addons.add(*default_addons(settings))

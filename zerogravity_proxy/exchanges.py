@@ -43,6 +43,7 @@ class Exchange:
     deadline: float
     queue: asyncio.Queue[Batch] = field(default_factory=asyncio.Queue)
     matched: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
     rule: str | None = None
     first_event_at: float | None = None
     outcome: Outcome | None = None
@@ -108,6 +109,7 @@ class Exchanges:
         exchange.outcome = outcome
         exchange.reason = reason
         exchange.ended_at = self._clock()
+        exchange.finished.set()
         self._live.pop(exchange.id, None)
         if self.on_end is not None:
             self.on_end(exchange)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from zerogravity_proxy.cascades import Cascades
 from zerogravity_proxy.exchanges import Exchanges
+from zerogravity_proxy.gemini.available import QuotaBook
 from zerogravity_proxy.hooks import Observers
 from zerogravity_proxy.openai.models import DEFAULT_MODELS, Catalogue
 from zerogravity_proxy.settings import Settings
@@ -21,6 +23,8 @@ class Runtime:
     exchanges: Exchanges = field(init=False)
     signatures: SignatureCache = field(default_factory=SignatureCache)
     observers: Observers = field(default_factory=Observers)
+    cascades: Cascades = field(default_factory=Cascades)
+    quota: QuotaBook = field(default_factory=QuotaBook)
     catalogue: Catalogue = field(init=False)
     proxy_url: str | None = None  # http://host:port of our own proxy, once it listens
     simulator_url: str | None = None  # base URL of the in-process simulator, when serving from it

@@ -59,6 +59,11 @@ class Settings:
     # mitmproxy's own options, exposed under their own names.
     listen_host: str = _opt("127.0.0.1", "Address the proxy listens on.", core=True)
     listen_port: int = _opt(8080, "Port the proxy listens on.", core=True)
+    mode: tuple[str, ...] = _opt(
+        ("regular",),
+        "mitmproxy's proxy mode(s): regular (HTTPS_PROXY), transparent (redirected traffic), ...",
+        core=True,
+    )
     confdir: str = _opt(
         "", "mitmproxy's directory (CA files). Default: <state_dir>/mitmproxy.", core=True
     )

@@ -901,7 +901,7 @@ async def test_config_registers_every_setting_with_defaults() -> None:
         assert options.fetch_remote_images is False
         assert options.gemini_api_key == ""
     # mitmproxy's own options keep their own registration.
-    assert set(FIELDS) - {"listen_host", "listen_port", "confdir"} == OWN
+    assert set(FIELDS) - {"listen_host", "listen_port", "mode", "confdir"} == OWN
 
 
 async def test_config_defaults_come_from_the_runtime_settings() -> None:

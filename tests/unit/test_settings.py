@@ -52,6 +52,7 @@ def test_defaults() -> None:
     assert dataclasses.asdict(s) == {
         "listen_host": "127.0.0.1",
         "listen_port": 8080,
+        "mode": ("regular",),
         "confdir": "",
         "state_dir": "",
         "sidecar_host": "127.0.0.1",
@@ -64,6 +65,10 @@ def test_defaults() -> None:
         "gemini_api_key": "",
         "cloudcode_token": "",
         "cloudcode_project": "",
+        "ls_host": "127.0.0.1",
+        "ls_port": 0,
+        "ls_csrf_token": "",
+        "system_prompt_mode": "replace",
         "gemini_hosts": GOOGLE_API_HOSTS,
         "models": (),
         "gate_timeout": 5.0,
@@ -326,7 +331,7 @@ def test_bad_choice(no_config: dict[str, str]) -> None:
         Settings(upstream_flavour="vertex")
     with pytest.raises(SettingsError, match=r"^simulator: 'maybe' is not one of auto, on, off$"):
         Settings(simulator="maybe")
-    with pytest.raises(SettingsError, match=r"^driver: 'ls' is not one of direct$"):
+    with pytest.raises(SettingsError, match=r"^driver: 'ls' is not one of direct, antigravity$"):
         Settings(driver="ls")
 
 

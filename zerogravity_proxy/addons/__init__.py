@@ -5,6 +5,7 @@ from __future__ import annotations
 from zerogravity_proxy.addons.capture import Capture
 from zerogravity_proxy.addons.config import Config
 from zerogravity_proxy.addons.inject import Inject
+from zerogravity_proxy.addons.models import Models
 from zerogravity_proxy.addons.sidecar import Sidecar
 from zerogravity_proxy.addons.upstream import Upstream
 from zerogravity_proxy.runtime import Runtime
@@ -19,4 +20,11 @@ def default_addons(settings: Settings | None = None) -> list[object]:
     Without explicit settings (under `mitmdump -s`), the environment and config file apply.
     """
     runtime = Runtime(settings or resolve().settings)
-    return [Config(runtime), Inject(runtime), Upstream(runtime), Capture(runtime), Sidecar(runtime)]
+    return [
+        Config(runtime),
+        Inject(runtime),
+        Upstream(runtime),
+        Capture(runtime),
+        Models(runtime),
+        Sidecar(runtime),
+    ]

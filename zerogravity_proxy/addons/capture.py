@@ -12,9 +12,16 @@ import time
 
 from mitmproxy import http
 
-from zerogravity_proxy.addons.flows import META_EXCHANGE, META_REFUSED, gemini_endpoint
+from zerogravity_proxy.addons.flows import (
+    META_EXCHANGE,
+    META_LANGUAGE_SERVER,
+    META_REFUSED,
+    META_SYNTHETIC,
+    gemini_endpoint,
+)
 from zerogravity_proxy.events import Event, UpstreamError, Usage
 from zerogravity_proxy.exchanges import Exchange
+from zerogravity_proxy.gemini.relay import LanguageServerRelay
 from zerogravity_proxy.gemini.response import ResponseParser
 from zerogravity_proxy.hooks import GeminiEventsHook, GeminiResponseEndHook, Observers
 from zerogravity_proxy.runtime import Runtime
@@ -27,7 +34,7 @@ META_TAP = "zerogravity.tap"
 class Tap:
     """The `flow.response.stream` callable of one Gemini response."""
 
-    __slots__ = ("closed", "exchange", "failure", "flow", "observers", "parser", "usage")
+    __slots__ = ("closed", "exchange", "failure", "flow", "observers", "parser", "relay", "usage")
 
     def __init__(
         self,
@@ -35,8 +42,10 @@ class Tap:
         parser: ResponseParser,
         exchange: Exchange | None,
         observers: Observers,
+        relay: LanguageServerRelay | None = None,
     ) -> None:
         self.flow = flow
+        self.relay = relay
         self.parser = parser
         self.exchange = exchange
         self.observers = observers
@@ -52,6 +61,8 @@ class Tap:
                 self._dispatch(self.parser.feed(data))
             else:
                 self.close()
+            if self.relay is not None:
+                return self.relay.feed(data) if data else self.relay.close()
         except Exception:  # the tap must never break the proxied stream
             log.exception(
                 "stream tap failed on %s; the flow continues untapped", self.flow.request.url
@@ -124,8 +135,8 @@ class Capture:
         endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
         if endpoint is None or not endpoint.generates or flow.response is None:
             return
-        if flow.metadata.get(META_REFUSED):
-            return  # our own refusal, not a Gemini response
+        if flow.metadata.get(META_REFUSED) or flow.metadata.get(META_SYNTHETIC):
+            return  # our own answer, not a Gemini response
         exchange_id = flow.metadata.get(META_EXCHANGE)
         exchange = self.runtime.exchanges.get(exchange_id) if exchange_id else None
         headers = flow.response.headers
@@ -134,7 +145,14 @@ class Capture:
             headers.get("content-type"),
             headers.get("content-encoding"),
         )
-        tap = Tap(flow, parser, exchange, self.runtime.observers)
+        relay = None
+        if (
+            flow.metadata.get(META_LANGUAGE_SERVER)
+            and flow.response.status_code == 200
+            and headers.get("content-type", "").startswith("text/event-stream")
+        ):
+            relay = LanguageServerRelay()
+        tap = Tap(flow, parser, exchange, self.runtime.observers, relay)
         flow.metadata[META_TAP] = tap
         flow.response.stream = tap
 

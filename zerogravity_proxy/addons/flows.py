@@ -13,7 +13,9 @@ TAG_HEADER = "x-zerogravity-exchange"
 
 META_ENDPOINT = "zerogravity.endpoint"
 META_EXCHANGE = "zerogravity.exchange"
-META_REFUSED = "zerogravity.refused"  # the inject addon answered the flow itself
+META_REFUSED = "zerogravity.refused"  # the inject addon refused the flow itself
+META_SYNTHETIC = "zerogravity.synthetic"  # the inject addon answered the LS itself
+META_LANGUAGE_SERVER = "zerogravity.language_server"  # the originator is the Antigravity LS
 
 
 def gemini_endpoint(flow: http.HTTPFlow, hosts: Collection[str]) -> Endpoint | None:

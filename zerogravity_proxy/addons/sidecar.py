@@ -10,6 +10,8 @@ import aiohttp
 from aiohttp import web
 from mitmproxy import ctx
 
+from zerogravity_proxy.drivers import Driver
+from zerogravity_proxy.drivers.antigravity.driver import AntigravityDriver
 from zerogravity_proxy.drivers.direct import DirectDriver
 from zerogravity_proxy.events import UpstreamError
 from zerogravity_proxy.exchanges import Exchange
@@ -56,7 +58,12 @@ class Sidecar:
             max_rows=settings.response_store_max,
         )
         await self.store.open()
-        app = create_app(self.runtime, DirectDriver(self.runtime, self.http), self.http, self.store)
+        driver: Driver
+        if settings.driver == "antigravity":
+            driver = AntigravityDriver(self.runtime, self.http)
+        else:
+            driver = DirectDriver(self.runtime, self.http)
+        app = create_app(self.runtime, driver, self.http, self.store)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, handler_cancellation=True
         )

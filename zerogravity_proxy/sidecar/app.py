@@ -14,6 +14,7 @@ from zerogravity_proxy.openai.errors import OpenAIError
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.sidecar import chat, meta, responses
 from zerogravity_proxy.sidecar.keys import DRIVER, HTTP, RUNTIME, STORE
+from zerogravity_proxy.sidecar.quota import QUOTA, quota
 from zerogravity_proxy.store.responses import ResponseStore
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def create_app(
     app[DRIVER] = driver
     app[HTTP] = http
     app[STORE] = store
+    app[QUOTA] = runtime.quota
     app.router.add_post("/v1/chat/completions", chat.chat_completions)
     app.router.add_post("/v1/responses", responses.create_response)
     app.router.add_get("/v1/responses/{response_id}", responses.retrieve_response)
@@ -80,5 +82,6 @@ def create_app(
     app.router.add_get("/v1/responses/{response_id}/input_items", responses.list_input_items)
     app.router.add_get("/v1/models", meta.list_models)
     app.router.add_get("/v1/models/{model:.+}", meta.retrieve_model)
+    app.router.add_get("/v1/quota", quota)
     app.router.add_get("/healthz", meta.healthz)
     return app

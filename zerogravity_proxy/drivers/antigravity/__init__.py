@@ -1,0 +1,1 @@
+"""The antigravity driver: Antigravity's language server (LS) sends the upstream requests."""
