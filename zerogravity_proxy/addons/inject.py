@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import orjson
@@ -121,7 +121,9 @@ class Inject:
     def _rewrite_for_ls(
         self, flow: http.HTTPFlow, body: dict[str, Any], exchange: Exchange
     ) -> None:
-        mode = "append" if self.runtime.settings.system_prompt_mode == "append" else "replace"
+        mode: Literal["replace", "append"] = (
+            "append" if self.runtime.settings.system_prompt_mode == "append" else "replace"
+        )
         try:
             apply_ls_spec(body, exchange.spec, mode=mode)
         except CascadeRewriteError as e:
