@@ -6,6 +6,7 @@ module global and a script reload builds a fresh one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from zerogravity_proxy.cascades import Cascades
@@ -37,9 +38,21 @@ class Runtime:
         """Take new settings (mitmproxy may reconfigure a running daemon)."""
         self.settings = settings
         self.exchanges.resize(settings.max_exchanges)
-        specs = settings.models or DEFAULT_MODELS[settings.upstream_flavour]
+        # The language server speaks Cloud Code, whatever the direct driver's flavour would be.
+        flavour = "cloudcode" if settings.driver == "antigravity" else settings.upstream_flavour
+        specs = settings.models or DEFAULT_MODELS[flavour]
         owned_by = "zerogravity-simulator" if settings.use_simulator else "google"
         self.catalogue = Catalogue.from_specs(specs, owned_by=owned_by)
+        self.learn_models(self.quota.models)  # what the upstream told us survives a reconfigure
+
+    def learn_models(self, wire_ids: Iterable[str]) -> None:
+        """Add models the upstream says are available (fetchAvailableModels) to the catalogue."""
+        known = {m.upstream for m in self.catalogue}
+        new = [w for w in wire_ids if w not in known and self.catalogue.get(w) is None]
+        if new:
+            owned_by = next(iter(self.catalogue)).owned_by if len(self.catalogue) else "google"
+            learned = Catalogue.from_specs(new, owned_by=owned_by)
+            self.catalogue = Catalogue([*self.catalogue, *learned])
 
     @property
     def upstream_override(self) -> str:

@@ -91,9 +91,16 @@ class Inject:
         flow.request.port = base.port or (443 if base.scheme == "https" else 80)
 
     def _language_server(self, flow: http.HTTPFlow) -> None:
-        """The LS's request: matched by marker, else by the cascade's ids, else left alone."""
+        """The LS's agent call: matched by marker, else by the cascade's ids, else left alone.
+
+        Only `streamGenerateContent` is the cascade's turn; the LS's unary `generateContent`
+        calls are housekeeping (titles and the like, which may quote the user's message and so
+        our marker) and pass untouched.
+        """
         endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
-        if endpoint is None or endpoint.flavour != "cloudcode" or not endpoint.generates:
+        if endpoint is None or endpoint.flavour != "cloudcode":
+            return
+        if endpoint.method != "streamGenerateContent":
             return
         try:
             body = _json_body(flow)

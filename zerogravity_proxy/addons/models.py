@@ -32,4 +32,5 @@ class Models:
         models = parse_available_models(response.content or b"")
         if models:
             self.runtime.quota.update(models, time.time())
+            self.runtime.learn_models(models)
             log.info("learned %d model(s) and their quota from fetchAvailableModels", len(models))

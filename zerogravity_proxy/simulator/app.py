@@ -341,8 +341,11 @@ async def _send_whole(
 ) -> web.StreamResponse:
     """A body with a Content-Length; `cut` sends half of it and hangs up."""
     exchange.entry["status"] = status
+    exchange.entry["response_sha256"] = hashlib.sha256(body).hexdigest()
     if gzipped:
         body = gzip_whole(body)
+    # What went on the wire, so tests can prove a proxy passed it on byte for byte.
+    exchange.entry["wire_sha256"] = hashlib.sha256(body).hexdigest()
     headers = exchange.headers(content_type, gzipped)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/"'
