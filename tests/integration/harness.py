@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -15,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -170,3 +173,19 @@ def running_daemon(
 def image_message(url: str) -> list[Any]:
     """Chat messages holding one user image, by URL (http(s) or data URI)."""
     return [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}]
+
+
+GEMINI_URL = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+BODY = b'{"contents":[{"role":"user","parts":[{"text":"Hi from a Gemini client"}]}]}'
+
+
+async def fetch(
+    url: str, *, proxy: str | None = None, cafile: Path | None = None
+) -> tuple[int, bytes]:
+    ssl_context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
+    headers = {"x-goog-api-key": "client-key", "content-type": "application/json"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=BODY, headers=headers, proxy=proxy, ssl=ssl_context or True) as resp,
+    ):
+        return resp.status, await resp.read()

@@ -7,6 +7,7 @@ follow-up on every turn, so every test also checks those are answered locally.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import json
 import ssl
@@ -23,7 +24,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
-from tests.integration.harness import ROOT, Daemon, free_port, running_daemon
+from tests.integration.harness import GEMINI_URL, ROOT, Daemon, fetch, free_port, running_daemon
 
 MODEL = "gemini-3-flash"
 CSRF = "standin-csrf-token"
@@ -307,3 +308,44 @@ def test_unrouted_ls_gives_502_not_matched(tmp_path: Path) -> None:
         finally:
             standin.process.terminate()
             standin.process.wait(10)
+
+
+def test_client_going_away_cancels_the_cascade(
+    client: openai.OpenAI, rig: tuple[Daemon, StandIn]
+) -> None:
+    _, standin = rig
+    before = {c["cascade_id"] for c in standin.cascades()}
+    stream = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "slow please [[sim:events=60,delay=100]]"}],
+        stream=True,
+    )
+    next(iter(stream))
+    stream.close()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        new = [c for c in standin.cascades() if c["cascade_id"] not in before]
+        if new and new[0]["state"] != "running":
+            break
+        time.sleep(0.05)
+    [cascade] = [c for c in standin.cascades() if c["cascade_id"] not in before]
+    assert cascade["state"] == "cancelled"
+
+
+def test_ca_bundle_for_the_ls(rig: tuple[Daemon, StandIn], tmp_path: Path) -> None:
+    daemon, _ = rig
+    out = tmp_path / "ls-trust.pem"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "zerogravity-proxy"), "ca", "bundle", str(out),
+            "--state-dir", str(daemon.state_dir),
+        ],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    bundle = out.read_text()
+    assert bundle.rstrip().endswith(daemon.ca_cert.read_text().strip())
+    assert bundle.count("BEGIN CERTIFICATE") > 1  # the system store came first
+    # A TLS client trusting only the bundle accepts the proxy's certificate for a Google host.
+    status, _ = asyncio.run(fetch(GEMINI_URL, proxy=daemon.proxy, cafile=out))
+    assert status == 200

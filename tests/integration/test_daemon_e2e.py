@@ -7,29 +7,27 @@ import base64
 import functools
 import http.server
 import signal
-import ssl
 import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import openai
 import pytest
 
 from tests.integration.harness import (
     BIN,
+    GEMINI_URL,
     ROOT,
     Daemon,
     clean_env,
+    fetch,
     image_message,
     running_daemon,
 )
 
 FLASH = "gemini-2.5-flash"
-GEMINI_URL = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
-BODY = b'{"contents":[{"role":"user","parts":[{"text":"Hi from a Gemini client"}]}]}'
 
 
 def strict_client(daemon: Daemon, **kw: Any) -> openai.OpenAI:
@@ -40,18 +38,6 @@ def strict_client(daemon: Daemon, **kw: Any) -> openai.OpenAI:
         _strict_response_validation=True,
         **kw,
     )
-
-
-async def fetch(
-    url: str, *, proxy: str | None = None, cafile: Path | None = None
-) -> tuple[int, bytes]:
-    ssl_context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
-    headers = {"x-goog-api-key": "client-key", "content-type": "application/json"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, data=BODY, headers=headers, proxy=proxy, ssl=ssl_context or True) as resp,
-    ):
-        return resp.status, await resp.read()
 
 
 def test_unmatched_gemini_client_gets_upstream_bytes(daemon: Daemon) -> None:
