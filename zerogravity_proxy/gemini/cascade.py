@@ -77,9 +77,9 @@ def find_marker(body: Mapping[str, Any]) -> str | None:
     for content in reversed(contents):
         if not isinstance(content, Mapping) or content.get("role") != "user":
             continue
-        parts = content.get("parts")
-        for part in reversed(parts if isinstance(parts, list) else ()):
-            text = part.get("text") if isinstance(part, Mapping) else None
+        parts: object = content.get("parts")
+        for part in reversed(parts if isinstance(parts, list) else []):
+            text: object = part.get("text") if isinstance(part, Mapping) else None
             if isinstance(text, str) and (found := MARKER_RE.findall(text)):
                 return str(found[-1])
     return None
