@@ -122,6 +122,24 @@ class Settings:
     remote_image_max_bytes: int = _opt(10 * 1024 * 1024, "Largest remote image fetched, in bytes.")
     response_retention_days: float = _opt(30.0, "Days a stored Responses API response is kept.")
     response_store_max: int = _opt(10_000, "Most stored Responses API responses kept.")
+    api_keys: tuple[str, ...] = _opt(
+        (),
+        "API keys the sidecar accepts (Authorization: Bearer); none: loopback only.",
+        secret=True,
+    )
+    api_keys_file: str = _opt(
+        "", "A file of API keys, one per line. Default: $CREDENTIALS_DIRECTORY/api-keys if present."
+    )
+    public_paths: tuple[str, ...] = _opt(
+        ("/healthz",), "Sidecar paths served without an API key (e.g. /healthz, /metrics)."
+    )
+    usage_retention_days: float = _opt(90.0, "Days usage and audit records are kept.")
+    prices: tuple[str, ...] = _opt(
+        (), "Prices per million tokens as model=input/cached_input/output entries (over defaults)."
+    )
+    trace: bool = _opt(False, "Keep a debug trace of each exchange (credentials redacted).")
+    trace_max: int = _opt(500, "Most traces kept.")
+    shutdown_timeout: float = _opt(10.0, "Seconds open streams get to finish on shutdown.")
     log_level: str = _opt("info", "Log level.", choices=("debug", "info", "warning", "error"))
 
     def __post_init__(self) -> None:
@@ -134,11 +152,12 @@ class Settings:
         for name in ("listen_port", "sidecar_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise SettingsError(f"{name}: {getattr(self, name)} is not a port number")
-        for name in ("gate_timeout", "idle_timeout", "request_timeout"):
+        for name in ("gate_timeout", "idle_timeout", "request_timeout", "shutdown_timeout"):
             if not getattr(self, name) > 0:  # also refuses NaN
                 raise SettingsError(f"{name}: must be a positive number of seconds")
-        if not self.response_retention_days > 0:
-            raise SettingsError("response_retention_days: must be a positive number of days")
+        for name in ("response_retention_days", "usage_retention_days"):
+            if not getattr(self, name) > 0:
+                raise SettingsError(f"{name}: must be a positive number of days")
         for name in (
             "max_body_size",
             "max_exchanges",

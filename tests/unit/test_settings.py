@@ -80,6 +80,14 @@ def test_defaults() -> None:
         "remote_image_max_bytes": 10 * MiB,
         "response_retention_days": 30.0,
         "response_store_max": 10_000,
+        "api_keys": (),
+        "api_keys_file": "",
+        "public_paths": ("/healthz",),
+        "usage_retention_days": 90.0,
+        "prices": (),
+        "trace": False,
+        "trace_max": 500,
+        "shutdown_timeout": 10.0,
         "log_level": "info",
     }
     assert s == DEFAULTS

@@ -23,8 +23,6 @@ from zerogravity_proxy.store.responses import ResponseStore
 log = logging.getLogger(__name__)
 
 SHUTDOWN = UpstreamError(503, "SHUTTING_DOWN", "The proxy is shutting down.")
-# How long open streams get to write their final error event before connections close.
-DRAIN_SECONDS = 5.0
 
 
 class Sidecar:
@@ -100,7 +98,7 @@ class Sidecar:
             log.warning("shutting down: ending %d open exchange(s) with an error", open_exchanges)
             self.runtime.exchanges.abort_all(SHUTDOWN)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(DRAIN_SECONDS):
+                async with asyncio.timeout(self.runtime.settings.shutdown_timeout):
                     while len(self.runtime.exchanges):
                         await asyncio.sleep(0.05)
         if self.runner is not None:
