@@ -8,6 +8,7 @@ import functools
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,43 @@ def ca_bundle(settings: Settings, out: Path) -> None:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {path}: the system trust store and {ca_cert}")
     click.echo(f"use it with: SSL_CERT_FILE={path}")
+
+
+@main.group()
+def trace() -> None:
+    """Debug traces of exchanges (written with --trace)."""
+
+
+@trace.command("list")
+@with_settings
+def trace_list(settings: Settings) -> None:
+    """The kept traces, newest first."""
+    from zerogravity_proxy.trace import TraceStore
+
+    rows = TraceStore(settings.state_path / "traces", settings.trace_max).list()
+    if not rows:
+        click.echo("no traces (start the daemon with --trace to keep them)")
+    for row in rows:
+        ended = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["ended_at"] or 0))
+        reason = f"  {row['reason']}" if row["reason"] else ""
+        click.echo(
+            f"{row['id']}  {ended}  {row['endpoint']:<16} {row['model']:<24} {row['outcome']}{reason}"
+        )
+
+
+@trace.command("show")
+@click.argument("exchange_id")
+@with_settings
+def trace_show(settings: Settings, exchange_id: str) -> None:
+    """One trace, as JSON (EXCHANGE_ID or a unique prefix of it)."""
+    import orjson
+
+    from zerogravity_proxy.trace import TraceStore
+
+    found = TraceStore(settings.state_path / "traces", settings.trace_max).get(exchange_id)
+    if found is None:
+        raise click.ClickException(f"no single trace matches {exchange_id!r}")
+    click.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
 
 
 async def serve(settings: Settings, mitm_sets: tuple[str, ...] = ()) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import functools
 import http.server
+import json
 import signal
 import subprocess
 import threading
@@ -238,3 +239,40 @@ def test_fetch_remote_images_when_enabled(tmp_path: Path) -> None:
             assert e.value.code == "image_too_large"
     finally:
         server.shutdown()
+
+
+def test_traces_record_the_exchange_redacted(tmp_path: Path) -> None:
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 32).decode()
+    with running_daemon(tmp_path, ["--trace"]) as daemon, strict_client(daemon) as client:
+        client.chat.completions.create(
+            model=FLASH,
+            messages=[{"role": "user", "content": [
+                {"type": "text", "text": "Trace me"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+            ]}],
+        )  # fmt: skip
+        cli = [str(BIN / "zerogravity-proxy"), "trace"]
+        state = ["--state-dir", str(daemon.state_dir)]
+        deadline = time.monotonic() + 10
+        while True:
+            listed = subprocess.run(
+                [*cli, "list", *state], capture_output=True, text=True, timeout=30
+            )
+            if "completed" in listed.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        exchange_id = listed.stdout.split()[0]
+        shown = subprocess.run(
+            [*cli, "show", exchange_id[:8], *state], capture_output=True, text=True, timeout=30
+        )
+        trace = json.loads(shown.stdout)
+    assert (
+        trace["outcome"] == "completed" and trace["model"] == FLASH and trace["matched_by"] == "tag"
+    )
+    upstream = trace["upstream_request"]
+    assert upstream["headers"]["x-goog-api-key"] == "<redacted>"
+    parts = upstream["body"]["contents"][0]["parts"]
+    assert parts[0] == {"text": "Trace me"}
+    assert parts[1]["inlineData"]["data"] == f"<{len(png)} base64 chars>"
+    types = [e["type"] for e in trace["events"]]
+    assert ("TextDelta" in types and types[-2:] == ["Finish", "Usage"]) or "Finish" in types

@@ -7,6 +7,7 @@ from zerogravity_proxy.addons.config import Config
 from zerogravity_proxy.addons.inject import Inject
 from zerogravity_proxy.addons.models import Models
 from zerogravity_proxy.addons.sidecar import Sidecar
+from zerogravity_proxy.addons.trace import Trace
 from zerogravity_proxy.addons.upstream import Upstream
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.settings import Settings, resolve
@@ -24,6 +25,7 @@ def default_addons(settings: Settings | None = None) -> list[object]:
         Config(runtime),
         Inject(runtime),
         Upstream(runtime),
+        Trace(runtime),
         Capture(runtime),
         Models(runtime),
         Sidecar(runtime),
