@@ -98,6 +98,49 @@ def ca() -> None:
     """The proxy's certificate authority."""
 
 
+@ca.command("init")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing CA (clients must trust the new one)."
+)
+@click.option("--days", type=click.IntRange(min=1), default=3650, show_default=True)
+@with_settings
+def ca_init(settings: Settings, force: bool, days: int) -> None:
+    """Create the CA mitmproxy signs with, valid only for gemini_hosts (name constraints)."""
+    from zerogravity_proxy.ca import CaError, init_ca
+
+    try:
+        info = init_ca(settings.confdir_path, settings.gemini_hosts, force=force, days=days)
+    except CaError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(info.describe())
+    if force:
+        click.echo("restart the daemon to use it; clients must trust the new certificate")
+
+
+@ca.command("show")
+@with_settings
+def ca_show(settings: Settings) -> None:
+    """Describe the CA: fingerprint, validity, permitted hosts."""
+    from zerogravity_proxy.ca import CaError, show_ca
+
+    try:
+        click.echo(show_ca(settings.confdir_path).describe())
+    except CaError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@ca.command("export")
+@with_settings
+def ca_export(settings: Settings) -> None:
+    """Print the CA certificate (PEM, public) to stdout, to install where clients trust it."""
+    from zerogravity_proxy.ca import CaError, export_ca
+
+    try:
+        click.echo(export_ca(settings.confdir_path), nl=False)
+    except CaError as e:
+        raise click.ClickException(str(e)) from None
+
+
 @ca.command("bundle")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @with_settings
@@ -166,11 +209,23 @@ async def serve(settings: Settings, mitm_sets: tuple[str, ...] = ()) -> int:
         log.error("cannot create %s: %s", confdir, e.strerror)
         return 1
     settings = dataclasses.replace(settings, confdir=str(confdir))
+    from zerogravity_proxy.ca import CaError, allow_hosts_regex, ensure_ca
+
+    try:
+        # Before mitmproxy loads the confdir: otherwise it makes an unconstrained CA of its own.
+        ensure_ca(confdir, settings.gemini_hosts)
+    except CaError as e:
+        log.error("%s", e)
+        return 1
     options = Options(
         listen_host=settings.listen_host,
         listen_port=settings.listen_port,
         mode=list(settings.mode),
         confdir=str(confdir),
+        # Intercept only Gemini's hosts; every other TLS connection is tunnelled untouched.
+        allow_hosts=allow_hosts_regex(settings.gemini_hosts),
+        # Leaves carry only our hosts' names, which the CA's name constraints permit.
+        upstream_cert=False,
     )
     master = DumpMaster(options, with_termlog=False, with_dumper=False)
     master.addons.add(*default_addons(settings))
