@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,42 @@ def ca_bundle(settings: Settings, out: Path) -> None:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {path}: the system trust store and {ca_cert}")
     click.echo(f"use it with: SSL_CERT_FILE={path}")
+
+
+@main.command()
+@click.option(
+    "--since", "since_text", metavar="WHEN", help="Unix seconds or ISO 8601 (UTC if no zone)."
+)
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), help="The last N days.")
+@with_settings
+def usage(settings: Settings, since_text: str | None, days: float | None) -> None:
+    """Tokens and estimated cost per model, from the usage records."""
+    from zerogravity_proxy.sidecar.usage import usage_table
+    from zerogravity_proxy.store.responses import StoreError
+    from zerogravity_proxy.store.usage import read_summary
+
+    if since_text and days is not None:
+        raise click.UsageError("--since and --days are exclusive")
+    since = time.time() - days * 86400 if days is not None else None
+    if since_text:
+        since = _parse_time(since_text)
+    try:
+        summary = read_summary(settings.state_path / "usage.sqlite3", since=since)
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(usage_table(summary), nl=False)
+
+
+def _parse_time(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a time", param_hint="--since") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 @main.group()

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zerogravity_proxy.pricing import PriceTable
+
 ENV_PREFIX = "ZEROGRAVITY_"
 
 GOOGLE_API_HOSTS = (
@@ -166,6 +168,10 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
+        try:
+            PriceTable.from_entries(self.prices)
+        except ValueError as e:
+            raise SettingsError(str(e)) from None
         for name in ("upstream_url", "upstream_override"):
             url = getattr(self, name)
             if url and not url.startswith(("http://", "https://")):

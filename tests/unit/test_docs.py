@@ -17,7 +17,9 @@ def test_every_setting_is_in_the_readme_table() -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    commands = re.findall(r"^(python3\.13 -m venv .*)$", README, re.MULTILINE)
+    commands = re.findall(
+        r"^((?:scripts/install-test-tools && )?python3\.13 -m venv .*)$", README, re.MULTILINE
+    )
     start, test = commands  # the two commands: start the daemon, run the tests
     assert "zerogravity-proxy run" in start and "pytest" in test
     ci = (ROOT / ".ci" / "run").read_text().splitlines()

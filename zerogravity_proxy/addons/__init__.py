@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from zerogravity_proxy.addons.audit import Audit
 from zerogravity_proxy.addons.capture import Capture
 from zerogravity_proxy.addons.config import Config
 from zerogravity_proxy.addons.inject import Inject
+from zerogravity_proxy.addons.metrics import MetricsAddon
 from zerogravity_proxy.addons.models import Models
 from zerogravity_proxy.addons.sidecar import Sidecar
 from zerogravity_proxy.addons.trace import Trace
 from zerogravity_proxy.addons.upstream import Upstream
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.settings import Settings, resolve
+from zerogravity_proxy.store.usage import UsageStore
 
 
 def default_addons(settings: Settings | None = None) -> list[object]:
     """Our addons around one shared Runtime.
 
     Order matters: Config first (options), Inject before Upstream (rewrite, then redirect),
-    Upstream before Sidecar (the simulator must be up before the sidecar announces readiness).
+    Upstream before Sidecar (the simulator must be up before the sidecar announces readiness),
+    Audit last (its store must outlive the sidecar's drain).
     Without explicit settings (under `mitmdump -s`), the environment and config file apply.
     """
     runtime = Runtime(settings or resolve().settings)
+    runtime.usage = UsageStore(
+        runtime.settings.state_path / "usage.sqlite3",
+        retention=runtime.settings.usage_retention_days * 86400,
+    )
     return [
         Config(runtime),
         Inject(runtime),
@@ -28,5 +36,8 @@ def default_addons(settings: Settings | None = None) -> list[object]:
         Trace(runtime),
         Capture(runtime),
         Models(runtime),
+        MetricsAddon(runtime, runtime.metrics),
         Sidecar(runtime),
+        # Last: its done closes the store after the sidecar's drain recorded the ended exchanges.
+        Audit(runtime, runtime.usage),
     ]

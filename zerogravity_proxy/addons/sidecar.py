@@ -69,7 +69,7 @@ class Sidecar:
         site = web.TCPSite(self.runner, settings.sidecar_host, settings.sidecar_port)
         await site.start()
         bound = self.runner.addresses[0]
-        self.url = f"http://{settings.sidecar_host}:{bound[1]}"
+        self.url = self.runtime.sidecar_url = f"http://{settings.sidecar_host}:{bound[1]}"
         self.sweeper = asyncio.get_running_loop().create_task(self._sweep())
         log.info(
             "zerogravity-proxy ready: sidecar %s, proxy %s, upstream %s",

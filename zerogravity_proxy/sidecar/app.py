@@ -10,11 +10,13 @@ import orjson
 from aiohttp import web
 
 from zerogravity_proxy.drivers import Driver
+from zerogravity_proxy.metrics import handler as metrics_handler
 from zerogravity_proxy.openai.errors import OpenAIError
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.sidecar import chat, meta, responses
 from zerogravity_proxy.sidecar.keys import DRIVER, HTTP, RUNTIME, STORE
 from zerogravity_proxy.sidecar.quota import QUOTA, quota
+from zerogravity_proxy.sidecar.usage import USAGE, usage
 from zerogravity_proxy.store.responses import ResponseStore
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ def create_app(
     app[HTTP] = http
     app[STORE] = store
     app[QUOTA] = runtime.quota
+    if runtime.usage is not None:
+        app[USAGE] = runtime.usage
     app.router.add_post("/v1/chat/completions", chat.chat_completions)
     app.router.add_post("/v1/responses", responses.create_response)
     app.router.add_get("/v1/responses/{response_id}", responses.retrieve_response)
@@ -83,5 +87,7 @@ def create_app(
     app.router.add_get("/v1/models", meta.list_models)
     app.router.add_get("/v1/models/{model:.+}", meta.retrieve_model)
     app.router.add_get("/v1/quota", quota)
+    app.router.add_get("/v1/usage", usage)
     app.router.add_get("/healthz", meta.healthz)
+    app.router.add_get("/metrics", metrics_handler(runtime.metrics))
     return app
