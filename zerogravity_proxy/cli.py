@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import os
 import signal
 import sys
 import time
@@ -22,21 +23,15 @@ from zerogravity_proxy.settings import FIELDS, Settings, SettingsError, kind_of,
 log = logging.getLogger("zerogravity_proxy")
 
 
-def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`--config` plus one flag per setting, named after it; the command gets `settings`.
-
-    Unset flags stay None so the lower layers (config file, environment) apply.
-    """
+def settings_flags(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--config` plus one flag per setting, named after it; the command gets `config_path`
+    and `flags` (unset flags are None, so the lower layers apply)."""
 
     @functools.wraps(command)
     def wrapper(config_path: Path | None, **kwargs: Any) -> Any:
         flags = {k: kwargs.pop(k) for k in FIELDS}
         flags = {k: (v or None) if kind_of(k) is tuple else v for k, v in flags.items()}
-        try:
-            settings = resolve(config_path=config_path, flags=flags).settings
-        except SettingsError as e:
-            raise click.UsageError(str(e)) from None
-        return command(settings=settings, **kwargs)
+        return command(config_path=config_path, flags=flags, **kwargs)
 
     for name in reversed(FIELDS):
         f = FIELDS[name]
@@ -61,6 +56,20 @@ def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
     return config(wrapper)
 
 
+def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`settings_flags`, resolved: the command gets `settings` (bad settings: a usage error)."""
+
+    @functools.wraps(command)
+    def wrapper(config_path: Path | None, flags: dict[str, Any], **kwargs: Any) -> Any:
+        try:
+            settings = resolve(config_path=config_path, flags=flags).settings
+        except SettingsError as e:
+            raise click.UsageError(str(e)) from None
+        return command(settings=settings, **kwargs)
+
+    return settings_flags(wrapper)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="zerogravity-proxy")
 def main() -> None:
@@ -74,8 +83,30 @@ def main() -> None:
 @with_settings
 def run(settings: Settings, mitm_sets: tuple[str, ...]) -> None:
     """Run the proxy and the sidecar until SIGTERM or Ctrl-C."""
+    from zerogravity_proxy.sidecar.auth import check_bind, load_api_keys
+
+    try:
+        check_bind(settings, load_api_keys(settings, os.environ))
+    except SettingsError as e:
+        raise click.UsageError(str(e)) from None
     _configure_logging(settings.log_level)
     sys.exit(asyncio.run(serve(settings, mitm_sets)))
+
+
+@main.group("config")
+def config_group() -> None:
+    """The configuration."""
+
+
+@config_group.command("check")
+@settings_flags
+def config_check(config_path: Path | None, flags: dict[str, Any]) -> None:
+    """Show the effective settings and where each came from; exit 1 if `run` would refuse them."""
+    from zerogravity_proxy.config_check import check
+
+    ok, report = check(config_path, os.environ, flags)
+    click.echo(report)
+    sys.exit(0 if ok else 1)
 
 
 @main.group()

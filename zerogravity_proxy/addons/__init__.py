@@ -5,6 +5,7 @@ from __future__ import annotations
 from zerogravity_proxy.addons.audit import Audit
 from zerogravity_proxy.addons.capture import Capture
 from zerogravity_proxy.addons.config import Config
+from zerogravity_proxy.addons.guard import Guard
 from zerogravity_proxy.addons.inject import Inject
 from zerogravity_proxy.addons.metrics import MetricsAddon
 from zerogravity_proxy.addons.models import Models
@@ -31,6 +32,7 @@ def default_addons(settings: Settings | None = None) -> list[object]:
     )
     return [
         Config(runtime),
+        Guard(runtime),
         Inject(runtime),
         Upstream(runtime),
         Trace(runtime),

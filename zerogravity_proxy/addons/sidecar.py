@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 
 import aiohttp
 from aiohttp import web
@@ -17,7 +18,9 @@ from zerogravity_proxy.events import UpstreamError
 from zerogravity_proxy.exchanges import Exchange
 from zerogravity_proxy.hooks import ExchangeEndHook
 from zerogravity_proxy.runtime import Runtime
+from zerogravity_proxy.settings import SettingsError
 from zerogravity_proxy.sidecar.app import create_app
+from zerogravity_proxy.sidecar.auth import check_bind, load_api_keys
 from zerogravity_proxy.store.responses import ResponseStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,12 @@ class Sidecar:
 
     async def _start(self) -> None:
         settings = self.runtime.settings
+        try:
+            keys = load_api_keys(settings, os.environ)
+            check_bind(settings, keys)
+        except SettingsError as e:
+            log.error("%s", e)  # an error during start-up: mitmproxy's ErrorCheck exits
+            return
         host, port = ctx.master.addons.get("proxyserver").listen_addrs()[0][:2]
         if host in ("", "0.0.0.0", "::"):
             host = "127.0.0.1"
@@ -61,7 +70,7 @@ class Sidecar:
             driver = AntigravityDriver(self.runtime, self.http)
         else:
             driver = DirectDriver(self.runtime, self.http)
-        app = create_app(self.runtime, driver, self.http, self.store)
+        app = create_app(self.runtime, driver, self.http, self.store, keys)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, handler_cancellation=True
         )
@@ -69,7 +78,10 @@ class Sidecar:
         site = web.TCPSite(self.runner, settings.sidecar_host, settings.sidecar_port)
         await site.start()
         bound = self.runner.addresses[0]
-        self.url = self.runtime.sidecar_url = f"http://{settings.sidecar_host}:{bound[1]}"
+        host = settings.sidecar_host
+        self.url = self.runtime.sidecar_url = (
+            f"http://{f'[{host}]' if ':' in host else host}:{bound[1]}"
+        )
         self.sweeper = asyncio.get_running_loop().create_task(self._sweep())
         log.info(
             "zerogravity-proxy ready: sidecar %s, proxy %s, upstream %s",

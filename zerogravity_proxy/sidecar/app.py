@@ -14,6 +14,7 @@ from zerogravity_proxy.metrics import handler as metrics_handler
 from zerogravity_proxy.openai.errors import OpenAIError
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.sidecar import chat, meta, responses
+from zerogravity_proxy.sidecar.auth import require_api_key
 from zerogravity_proxy.sidecar.keys import DRIVER, HTTP, RUNTIME, STORE
 from zerogravity_proxy.sidecar.quota import QUOTA, quota
 from zerogravity_proxy.sidecar.usage import USAGE, usage
@@ -67,10 +68,15 @@ async def openai_errors(request: web.Request, handler: Handler) -> web.StreamRes
 
 
 def create_app(
-    runtime: Runtime, driver: Driver, http: aiohttp.ClientSession, store: ResponseStore
+    runtime: Runtime,
+    driver: Driver,
+    http: aiohttp.ClientSession,
+    store: ResponseStore,
+    keys: frozenset[str] = frozenset(),
 ) -> web.Application:
+    access = require_api_key(keys, runtime.settings.public_paths, loopback_only=True)
     app = web.Application(
-        middlewares=[openai_errors], client_max_size=runtime.settings.max_body_size
+        middlewares=[access, openai_errors], client_max_size=runtime.settings.max_body_size
     )
     app[RUNTIME] = runtime
     app[DRIVER] = driver
