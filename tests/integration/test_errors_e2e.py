@@ -152,3 +152,15 @@ def test_client_disconnect_cancels_exchange_and_upstream(
     time.sleep(0.5)
     [upstream] = [r for r in daemon.simulator_requests() if "GenerateContent" in r["path"]]
     assert upstream["frames_sent"] == sent_then, "the simulator kept streaming to nobody"
+
+
+def test_exhausted_quota_is_not_retried_by_the_sdk(daemon: Daemon) -> None:
+    daemon.clear_simulator_requests()
+    with (
+        openai.OpenAI(base_url=daemon.base_url, api_key="unused", max_retries=2) as retrying,
+        pytest.raises(openai.RateLimitError) as e,
+    ):
+        ask(retrying, "hi [[sim:error=quota]]")
+    assert e.value.response.headers["x-should-retry"] == "false"
+    generations = [r for r in daemon.simulator_requests() if "GenerateContent" in r["path"]]
+    assert len(generations) == 1

@@ -400,3 +400,12 @@ def test_garbage_never_raises(
     assert len(errors) == 1 if status != 200 else len(errors) <= 1
     assert sum(isinstance(e, Finish) for e in events) <= 1
     assert sum(isinstance(e, Usage) for e in events) <= 1
+
+
+@pytest.mark.parametrize("content_type", [None, "application/octet-stream", "application/json"])
+def test_unlabelled_sse_is_still_sse(content_type: str | None) -> None:
+    """Some upstreams (and fakes of them) stream SSE without saying so: the body decides."""
+    body = b'data: {"candidates":[{"content":{"parts":[{"text":"Hi"}]},"finishReason":"STOP"}]}\r\n\r\n'
+    parser = ResponseParser(200, content_type, None)
+    events = [*parser.feed(body[:7]), *parser.feed(body[7:]), *parser.close()]
+    assert events == [TextDelta("Hi"), Finish("STOP")]

@@ -35,9 +35,22 @@ def level(value: str, *, thoughts: bool = True) -> dict[str, Any]:
     return {"includeThoughts": thoughts, "thinkingLevel": value}
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", [m for m in MODELS if m != "gemini-2.5-flash-lite"])
 def test_no_effort_asks_for_thought_summaries_only(model: str) -> None:
     assert config(model, None) == {"includeThoughts": True}
+
+
+def test_flash_lite_does_not_think_unless_asked() -> None:
+    # It refuses includeThoughts while thinking is off (its default).
+    assert config("gemini-2.5-flash-lite", None) is None
+    assert config("gemini-2.5-flash-lite", "low") == budget(1024)
+
+
+@pytest.mark.parametrize("model", ["gemini-2.0-flash", "gemini-2.0-flash-lite", "gemini-1.5-pro"])
+@pytest.mark.parametrize("effort", [None, "none", "low", "high"])
+def test_models_without_thinking_get_no_thinking_config(model: str, effort: str | None) -> None:
+    # Any thinkingConfig is a 400 ("thinking_config is not supported") on these.
+    assert config(model, effort) is None
 
 
 @pytest.mark.parametrize(

@@ -33,11 +33,32 @@ class _Framer(Protocol):
     def close(self) -> Sequence[str | bytes]: ...
 
 
+class _Sniffed:
+    """A body not labelled SSE: JSON if it starts with `[` or `{`, SSE otherwise."""
+
+    def __init__(self, max_event_size: int) -> None:
+        self._max = max_event_size
+        self._framer: _Framer | None = None
+
+    def feed(self, data: bytes) -> Sequence[str | bytes]:
+        if self._framer is None:
+            head = data.lstrip(b" \t\r\n\xef\xbb\xbf")
+            if not head:
+                return []
+            json_body = head[:1] in (b"[", b"{")
+            self._framer = JSONArrayDecoder(self._max) if json_body else SSEDecoder(self._max)
+        return self._framer.feed(data)
+
+    def close(self) -> Sequence[str | bytes]:
+        return self._framer.close() if self._framer is not None else []
+
+
 class ResponseParser:
     """Feed raw (still content-encoded) body chunks, get events; call `close()` at EOF.
 
     A non-200 body is kept (up to `max_error_body`) and becomes one `UpstreamError` at close.
-    A 200 body is SSE for `text/event-stream`, otherwise a JSON array or object.
+    A 200 body is SSE for `text/event-stream`; otherwise its first byte decides: a JSON array or
+    object, or SSE from an upstream that did not label its stream.
     """
 
     def __init__(
@@ -55,7 +76,7 @@ class ResponseParser:
         self._framer: _Framer = (
             SSEDecoder(max_event_size)
             if _media_type(content_type) == "text/event-stream"
-            else JSONArrayDecoder(max_event_size)
+            else _Sniffed(max_event_size)
         )
         self._interpreter = ChunkInterpreter(new_call_id)
         self._error_body = bytearray()

@@ -29,18 +29,24 @@ _BUDGETS = {"minimal": 128, "low": 1024, "medium": 8192, "high": 24576}
 
 
 def thinking_config(family: Family, effort: str | None, *, model: str) -> dict[str, Any] | None:
-    """The thinkingConfig for `model` (its upstream id), or None when none should be sent."""
-    if effort is None:
-        return {"includeThoughts": True}
-    if effort not in EFFORTS:
+    """The thinkingConfig for `model` (its upstream id), or None when none should be sent.
+
+    Models without thinking (Gemini 1.x and 2.0) answer any thinkingConfig with a 400, and
+    Gemini 2.5 Flash-Lite, which does not think unless asked, refuses `includeThoughts` alone.
+    """
+    if effort is not None and effort not in EFFORTS:
         raise invalid_request(
             f"Invalid value for 'reasoning_effort': {effort!r}. "
             f"Supported values are: {', '.join(EFFORTS)}.",
             param="reasoning_effort",
             code="invalid_value",
         )
-    effort = "high" if effort in ("xhigh", "max") else effort
     name = model.removeprefix("models/")
+    if name.startswith(("gemini-1.", "gemini-2.0")):
+        return None
+    if effort is None:
+        return None if name.startswith("gemini-2.5-flash-lite") else {"includeThoughts": True}
+    effort = "high" if effort in ("xhigh", "max") else effort
     if family == "gemini-3":
         return _level(effort, name)
     return _budget(family, effort, name)

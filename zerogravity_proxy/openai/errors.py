@@ -30,7 +30,13 @@ class OpenAIError(Exception):
         return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
 
     def headers(self) -> dict[str, str]:
-        """`Retry-After` (whole seconds, rounded up) where the upstream said when to retry."""
+        """`Retry-After` (whole seconds, rounded up) where the upstream said when to retry.
+
+        An exhausted quota will not come back within a client's retry budget: the official SDKs
+        retry every 429 unless told `x-should-retry: false`.
+        """
+        if self.code == "insufficient_quota":
+            return {"x-should-retry": "false"}
         if self.retry_after is None:
             return {}
         return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
@@ -52,13 +58,16 @@ def model_not_found(model: str) -> OpenAIError:
     )
 
 
-def from_upstream(err: UpstreamError) -> OpenAIError:
-    """Map an upstream failure to the status, type and code an OpenAI client acts on."""
+def from_upstream(err: UpstreamError, *, input_param: str = "messages") -> OpenAIError:
+    """Map an upstream failure to the status, type and code an OpenAI client acts on.
+
+    `input_param` names the request field that holds the conversation (`input` for Responses).
+    """
     msg = err.message
     if err.status == 400 or err.code in {"INVALID_ARGUMENT", "FAILED_PRECONDITION"}:
         if "input token count" in msg and "exceeds" in msg:
             return OpenAIError(
-                400, msg, "invalid_request_error", "context_length_exceeded", "messages"
+                400, msg, "invalid_request_error", "context_length_exceeded", input_param
             )
         return OpenAIError(400, msg, "invalid_request_error", "invalid_argument")
     if err.status == 401:

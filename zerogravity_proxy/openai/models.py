@@ -26,6 +26,10 @@ DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
         "gemini-pro-latest",
     ),
     "cloudcode": (
+        # gemini-cli's names on v1internal, then Antigravity's.
+        "gemini-3-pro-preview",
+        "gemini-3.1-pro-preview",
+        "gemini-3-flash-preview",
         "gemini-2.5-pro",
         "gemini-2.5-flash",
         "gemini-2.5-flash-lite",

@@ -206,7 +206,7 @@ class ResponsesRender:
             case Finish():
                 self._finish = event
             case UpstreamError():
-                self._failure = from_upstream(event)
+                self._failure = from_upstream(event, input_param="input")
                 if not self._started:
                     raise self._failure
         return out
