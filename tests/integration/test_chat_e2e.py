@@ -249,3 +249,50 @@ def test_length_finish(client: openai.OpenAI) -> None:
         max_tokens=5,
     )
     assert completion.choices[0].finish_reason == "length"
+
+
+def test_n_choices(client: openai.OpenAI, daemon: Daemon) -> None:
+    messages: Any = [{"role": "user", "content": "Two answers, please."}]
+    single = client.chat.completions.create(model=FLASH, messages=messages)
+    assert single.usage is not None
+    daemon.clear_simulator_requests()
+    whole = client.chat.completions.create(model=FLASH, messages=messages, n=2)
+    assert len(generation_requests(daemon)) == 2  # one exchange per choice
+    assert [(c.index, c.finish_reason) for c in whole.choices] == [(0, "stop"), (1, "stop")]
+    text = single.choices[0].message.content
+    assert [c.message.content for c in whole.choices] == [text, text]  # the simulator is fixed
+    assert whole.usage is not None
+    assert whole.usage.prompt_tokens == 2 * single.usage.prompt_tokens
+    assert whole.usage.completion_tokens == 2 * single.usage.completion_tokens
+    assert whole.usage.total_tokens == 2 * single.usage.total_tokens
+
+    with client.chat.completions.stream(
+        model=FLASH, messages=messages, n=2, stream_options={"include_usage": True}
+    ) as stream:
+        streamed = stream.get_final_completion()
+    assert [(c.index, c.finish_reason) for c in streamed.choices] == [(0, "stop"), (1, "stop")]
+    assert [c.message.content for c in streamed.choices] == [text, text]
+    assert streamed.usage is not None
+    assert streamed.usage.model_dump() == whole.usage.model_dump()
+
+
+def test_tool_results_in_any_order_go_in_call_order(client: openai.OpenAI, daemon: Daemon) -> None:
+    daemon.clear_simulator_requests()
+    messages: list[Any] = [{"role": "user", "content": "Use get_weather and get_time for Paris."}]
+    first = client.chat.completions.create(model=GEMINI3, messages=messages, tools=WEATHER_TOOLS)
+    calls = [c for c in first.choices[0].message.tool_calls or [] if c.type == "function"]
+    assert [c.function.name for c in calls] == ["get_weather", "get_time"]
+    messages.append(first.choices[0].message.model_dump(exclude_none=True))
+    messages += [
+        {"role": "tool", "tool_call_id": calls[1].id, "content": "12:00"},
+        {"role": "tool", "tool_call_id": calls[0].id, "content": '{"temp": 21}'},
+    ]
+    no_args: Any = {"type": "function", "function": {"name": "ping"}}
+    second = client.chat.completions.create(
+        model=GEMINI3, messages=messages, tools=[*WEATHER_TOOLS, no_args]
+    )
+    assert second.choices[0].finish_reason == "stop"
+    body = generation_requests(daemon)[-1]["body"]
+    results = body["contents"][2]["parts"]
+    assert [p["functionResponse"]["id"] for p in results] == [calls[0].id, calls[1].id]
+    assert body["tools"][0]["functionDeclarations"][2] == {"name": "ping"}

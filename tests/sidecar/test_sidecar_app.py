@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import openai
+import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 from openai.types.chat import ChatCompletionMessageParam
@@ -26,6 +27,7 @@ from zerogravity_proxy.events import Event, Finish, TextDelta, UpstreamError, Us
 from zerogravity_proxy.exchanges import Exchange, Outcome
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.settings import Settings
+from zerogravity_proxy.sidecar import chat as sidecar_chat
 from zerogravity_proxy.sidecar.app import create_app
 from zerogravity_proxy.store.responses import ResponseStore
 
@@ -717,3 +719,178 @@ async def test_many_concurrent_exchanges_each_end_once() -> None:
         assert [r.status for r in responses] == [200] * 20
         ended = await sidecar.settled(*[Outcome.COMPLETED] * 20)
         assert len({e.id for e in ended}) == 20
+
+
+# --- n choices ------------------------------------------------------------------------------
+
+
+def by_order(*scripts: Script) -> Script:
+    """The k-th exchange started runs the k-th script."""
+    started = 0
+
+    async def script(runtime: Runtime, exchange: Exchange) -> None:
+        nonlocal started
+        started += 1
+        await scripts[started - 1](runtime, exchange)
+
+    return script
+
+
+SECOND_USAGE = Usage(prompt=5, cached=2, candidates=4, thoughts=0, total=9)
+
+
+async def test_n_choices_without_streaming() -> None:
+    second = answers([TextDelta("Bye")], [Finish("MAX_TOKENS"), SECOND_USAGE])
+    async with serve(by_order(answers(*ANSWER), second)) as sidecar, sidecar.client() as client:
+        completion = await client.chat.completions.create(model=MODEL, messages=MESSAGES, n=2)
+        assert [(c.index, c.finish_reason, c.message.content) for c in completion.choices] == [
+            (0, "stop", "Hello, world"),
+            (1, "length", "Bye"),
+        ]
+        assert completion.usage is not None
+        assert completion.usage.model_dump(exclude_none=True) == {
+            "prompt_tokens": 10,
+            "completion_tokens": 7,
+            "total_tokens": 17,
+            "prompt_tokens_details": {"cached_tokens": 2},
+            "completion_tokens_details": {"reasoning_tokens": 1},
+        }
+        first, other = await sidecar.settled(Outcome.COMPLETED, Outcome.COMPLETED)
+        assert first.id != other.id
+        assert first.spec == other.spec and first.spec is not other.spec
+        assert first.spec.contents is not other.spec.contents  # each its own copy
+
+
+async def test_n_choices_stream_interleaved_with_one_usage_chunk() -> None:
+    async def consumed(exchange: Exchange, *batches: list[Event]) -> None:
+        """Deliver, then wait until the sidecar has taken the batches and sent their chunks."""
+        deliver(exchange, *batches)
+        while not exchange.queue.empty():
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.02)
+
+    a_sent, b_sent, a_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def first(runtime: Runtime, exchange: Exchange) -> None:
+        take(runtime, exchange)
+        await consumed(exchange, [TextDelta("A")])
+        a_sent.set()
+        await b_sent.wait()
+        await consumed(exchange, [Finish("STOP"), USAGE])
+        exchange.upstream_done()
+        a_done.set()
+
+    async def second(runtime: Runtime, exchange: Exchange) -> None:
+        take(runtime, exchange)
+        await a_sent.wait()
+        await consumed(exchange, [TextDelta("B")])
+        b_sent.set()
+        await a_done.wait()
+        await consumed(exchange, [TextDelta("b")], [Finish("STOP"), SECOND_USAGE])
+        exchange.upstream_done()
+
+    async with serve(by_order(first, second)) as sidecar:
+        resp = await sidecar.post(chat(stream=True, n=2, stream_options={"include_usage": True}))
+        assert resp.status == 200
+        payloads = await sse_payloads(resp)
+        assert payloads[-1] == "[DONE]"
+        chunks = [orjson.loads(p) for p in payloads[:-1]]
+        assert len({(c["id"], c["created"]) for c in chunks}) == 1
+        with_choices = [c["choices"][0] for c in chunks[:-1]]
+        assert [(c["index"], c["delta"], c["finish_reason"]) for c in with_choices] == [
+            (0, {"role": "assistant", "content": ""}, None),
+            (0, {"content": "A"}, None),
+            (1, {"role": "assistant", "content": ""}, None),
+            (1, {"content": "B"}, None),
+            (0, {}, "stop"),
+            (1, {"content": "b"}, None),
+            (1, {}, "stop"),
+        ]
+        assert chunks[-1]["choices"] == []
+        assert chunks[-1]["usage"] == {
+            "prompt_tokens": 10,
+            "completion_tokens": 7,
+            "total_tokens": 17,
+            "prompt_tokens_details": {"cached_tokens": 2},
+            "completion_tokens_details": {"reasoning_tokens": 1},
+        }
+        await sidecar.settled(Outcome.COMPLETED, Outcome.COMPLETED)
+
+
+async def test_n_choices_sdk_stream_rebuilds_every_choice() -> None:
+    async with serve(answers(*ANSWER)) as sidecar, sidecar.client() as client:
+        async with client.chat.completions.stream(
+            model=MODEL, messages=MESSAGES, n=3, stream_options={"include_usage": True}
+        ) as stream:
+            completion = await stream.get_final_completion()
+        assert [(c.index, c.finish_reason, c.message.content) for c in completion.choices] == [
+            (0, "stop", "Hello, world"),
+            (1, "stop", "Hello, world"),
+            (2, "stop", "Hello, world"),
+        ]
+        assert completion.usage is not None
+        assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (15, 9)
+        await sidecar.settled(*[Outcome.COMPLETED] * 3)
+
+
+async def test_n_choices_error_mid_stream_ends_everything() -> None:
+    failing = answers([TextDelta("Partial")], [OVERLOADED])
+
+    async def late_failure(runtime: Runtime, exchange: Exchange) -> None:
+        take(runtime, exchange)
+        while not sidecar.ended:  # wait for the other choice's content to go out first
+            await asyncio.sleep(0.01)
+        await forever()
+
+    async def slow(runtime: Runtime, exchange: Exchange) -> None:
+        take(runtime, exchange)
+        deliver(exchange, [TextDelta("Slow")])
+        await forever()
+
+    async with serve(by_order(slow, failing)) as sidecar:
+        resp = await sidecar.post(chat(stream=True, n=2))
+        assert resp.status == 200
+        payloads = await sse_payloads(resp)
+        assert payloads[-2:] == [
+            '{"error":{"message":"The model is overloaded.","type":"server_error",'
+            '"param":null,"code":"overloaded"}}',
+            "[DONE]",
+        ]
+        contents = [orjson.loads(p)["choices"][0]["delta"].get("content") for p in payloads[:-2]]
+        assert sorted(c for c in contents if c) == ["Partial", "Slow"]
+        failed, cancelled = await sidecar.settled(Outcome.FAILED, Outcome.CANCELLED)
+        assert failed.reason == "overloaded: The model is overloaded."
+        assert cancelled.reason == "choice 1 of the request failed"
+        assert sidecar.driver.cancelled == [cancelled.id]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_n_choices_error_before_content_is_a_status(stream: bool) -> None:
+    async with serve(by_order(takes_then_silent, answers([RATE_LIMITED]))) as sidecar:
+        resp = await sidecar.post(chat(stream=stream, n=2))
+        assert resp.status == 429
+        assert await resp.json() == RATE_LIMIT_BODY
+        _, cancelled = await sidecar.settled(Outcome.FAILED, Outcome.CANCELLED)
+        assert cancelled.reason == "choice 1 of the request failed"
+
+
+async def test_n_choices_over_capacity_is_a_503_and_nothing_is_left() -> None:
+    async with serve(takes_then_silent, Settings(max_exchanges=1)) as sidecar:
+        resp = await sidecar.post(chat(n=2))
+        assert resp.status == 503
+        assert (await resp.json())["error"]["code"] == "overloaded"
+        [cancelled] = await sidecar.settled(Outcome.CANCELLED)
+        assert cancelled.reason == "choice 1 of the request failed"
+
+
+async def test_one_choice_takes_the_single_exchange_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def never(*args: Any) -> None:
+        raise AssertionError("n == 1 must not go through the n-choices path")
+
+    monkeypatch.setattr(sidecar_chat, "_choices", never)
+    async with serve(answers(*ANSWER)) as sidecar:
+        resp = await sidecar.post(chat(n=1))
+        assert resp.status == 200
+        assert len((await resp.json())["choices"]) == 1
+        assert len(sidecar.driver.tasks) == 1
+        await sidecar.settled(Outcome.COMPLETED)

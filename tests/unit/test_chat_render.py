@@ -29,7 +29,13 @@ from zerogravity_proxy.events import (
     UpstreamError,
     Usage,
 )
-from zerogravity_proxy.openai.chat_render import SSE_DONE, ChatRender, sse_chunk
+from zerogravity_proxy.openai.chat_render import (
+    SSE_DONE,
+    ChatRender,
+    combined_completion,
+    sse_chunk,
+    total_usage,
+)
 from zerogravity_proxy.openai.errors import OpenAIError
 
 ID = "chatcmpl-test"
@@ -132,7 +138,7 @@ def test_every_chunk_shares_id_created_model() -> None:
     assert {(c["id"], c["created"], c["model"], c["object"]) for c in chunks} == {
         (ID, CREATED, MODEL, "chat.completion.chunk")
     }
-    assert deltas(chunks)[0] == {"role": "assistant", "content": ""}
+    assert deltas(chunks)[0] == {"role": "assistant", "content": None}  # a thought came first
     assert all("role" not in d for d in deltas(chunks)[1:])
 
 
@@ -214,6 +220,89 @@ def test_tool_call_only_answer_has_null_content() -> None:
     body = ChatCompletion.model_validate(complete(events), strict=True)
     assert body.choices[0].message.content is None
     assert body.choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize(
+    ("events", "content"),
+    [
+        ([ThoughtDelta("hmm"), WEATHER, Finish("STOP")], None),
+        ([ThoughtDelta("hmm"), Finish("STOP")], ""),
+        ([ThoughtDelta("hmm"), TextDelta("a"), Finish("STOP")], "a"),
+    ],
+)
+def test_thought_first_streams_the_content_the_completion_has(
+    events: list[Event], content: str | None
+) -> None:
+    chunks = stream(events)
+    assert deltas(chunks)[0] == {"role": "assistant", "content": None}
+    assert deltas(chunks)[-1] == ({"content": ""} if content == "" else {})
+    assert accumulate(chunks).current_completion_snapshot.choices[0].message.content == content
+    assert complete(events)["choices"][0]["message"]["content"] == content
+
+
+def two_choices(include_usage: bool) -> tuple[list[ChatRender], list[Event], list[Event]]:
+    renders = [
+        ChatRender(
+            completion_id=ID, created=CREATED, model=MODEL, include_usage=include_usage, index=i
+        )
+        for i in range(2)
+    ]
+    first: list[Event] = [TextDelta("A"), TextDelta("a"), Finish("STOP"), Usage(3, 1, 2, 1, 0, 6)]
+    second: list[Event] = [WEATHER, Finish("STOP"), Usage(3, 1, 4, 0, 1, 9)]
+    return renders, first, second
+
+
+def test_index_and_combined_choices() -> None:
+    renders, first, second = two_choices(False)
+    chunks: list[dict[str, Any]] = []
+    for k, event in enumerate(first):  # interleaved, as they arrive
+        chunks += renders[0].feed(event) + (renders[1].feed(second[k]) if k < len(second) else [])
+    chunks += renders[1].finish() + renders[0].finish()
+    chunks.append(renders[0].usage_chunk(total_usage(r.usage for r in renders)))
+    assert [c["choices"][0]["index"] for c in chunks if c["choices"]] == [0, 0, 1, 1, 0, 1, 0]
+    assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]] == [
+        None, None, None, None, None, "tool_calls", "stop"
+    ]  # fmt: skip
+    usage = {
+        "prompt_tokens": 7,
+        "completion_tokens": 7,
+        "total_tokens": 14,
+        "prompt_tokens_details": {"cached_tokens": 2},
+        "completion_tokens_details": {"reasoning_tokens": 1},
+    }
+    snapshot = accumulate(chunks).current_completion_snapshot
+    assert [(c.index, c.finish_reason, c.message.content) for c in snapshot.choices] == [
+        (0, "stop", "Aa"),
+        (1, "tool_calls", None),
+    ]
+    assert snapshot.usage is not None
+    assert snapshot.usage.model_dump(exclude_none=True) == usage
+
+    body = combined_completion(renders)
+    assert [(c["index"], c["finish_reason"]) for c in body["choices"]] == [
+        (0, "stop"),
+        (1, "tool_calls"),
+    ]
+    assert body["usage"] == usage
+    assert [c["message"]["content"] for c in body["choices"]] == ["Aa", None]
+    ChatCompletion.model_validate(body, strict=True)
+
+
+def test_total_usage_sums_every_field() -> None:
+    assert total_usage([Usage(1, 2, 3, 4, 5, 15), Usage(10, 20, 30, 40, 50, 150)]) == Usage(
+        11, 22, 33, 44, 55, 165
+    )
+    assert total_usage([]) == Usage()
+
+
+def test_combined_completion_raises_a_failed_choice() -> None:
+    renders, first, _ = two_choices(False)
+    for event in first:
+        renders[0].feed(event)
+    renders[1].feed(TextDelta("cut"))  # never finished
+    with pytest.raises(OpenAIError) as err:
+        combined_completion(renders)
+    assert err.value.code == "upstream_incomplete"
 
 
 def test_tool_call_args_mapping_proxy() -> None:
@@ -590,15 +679,9 @@ def test_stream_equals_completion(events: list[Event], include_usage: bool) -> N
     snapshot = accumulate(chunks).current_completion_snapshot
     got = snapshot.choices[0]
     assert got.finish_reason == expected.finish_reason
-    # The one difference: the role chunk's content is chosen before we know whether text will
-    # follow, so thoughts then only tool calls stream as "" where the completion has null.
-    if expected.message.content is None:
-        first = next(
-            e for e in events if isinstance(e, ToolCall) or (isinstance(e, ThoughtDelta) and e.text)
-        )
-        assert got.message.content == (None if isinstance(first, ToolCall) else "")
-    else:
-        assert got.message.content == expected.message.content
+    # No exception: a thought or a tool call opens with null, and a thought-only answer gets
+    # its "" on the finish chunk, so the content always agrees with the completion's.
+    assert got.message.content == expected.message.content
     assert got.message.model_extra == expected.message.model_extra  # reasoning_content
     assert [
         (c.id, c.type, c.function.name, c.function.arguments)

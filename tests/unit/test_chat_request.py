@@ -162,11 +162,26 @@ def test_unknown_model_is_404_model_not_found() -> None:
     assert "gpt-4o" in err.message
 
 
-def test_n_above_one_is_refused() -> None:
-    err = bad(n=2)
-    assert (err.status, err.param, err.code) == (400, "n", "unsupported_value")
-    assert "not supported" in err.message
-    assert bad(n=0).param == "n"
+def test_n_choices_from_one_to_eight() -> None:
+    body = {"model": "gemini-3-flash", "messages": [USER]}
+    assert parse(body).n == 1
+    assert parse(body | {"n": 1}).n == 1
+    assert parse(body | {"n": 2}).n == 2
+    assert parse(body | {"n": 8}).n == 8
+    assert parse(body | {"n": None}).n == 1
+    assert parse(body | {"n": 8}).spec == parse(body).spec  # n is the sidecar's business
+
+
+@pytest.mark.parametrize("n", [0, 9, 100])
+def test_n_out_of_range_is_a_400(n: int) -> None:
+    err = bad(n=n)
+    assert (err.status, err.type, err.param, err.code) == (
+        400,
+        "invalid_request_error",
+        "n",
+        "invalid_value",
+    )
+    assert err.message == f"Invalid value for 'n': expected an integer from 1 to 8, got {n}."
 
 
 def test_stream_options_need_stream() -> None:
@@ -571,6 +586,63 @@ def test_each_sequential_step_is_signed_on_its_own() -> None:
     assert signed == [DUMMY_SIGNATURE, "sig-b"]
 
 
+def test_tool_results_follow_the_order_of_the_calls() -> None:
+    messages = [
+        USER,
+        {"role": "assistant", "tool_calls": [call("old", "get_time")]},
+        {"role": "tool", "tool_call_id": "old", "content": "0"},
+        {
+            "role": "assistant",
+            "tool_calls": [call("c1", "get_time"), call("c2", "get_time"), call("c3", "get_time")],
+        },
+        {"role": "tool", "tool_call_id": "c3", "content": "3"},
+        {"role": "function", "name": "legacy", "content": "L"},  # no id: unknown
+        {"role": "tool", "tool_call_id": "old", "content": "again"},  # not this turn's call
+        {"role": "tool", "tool_call_id": "c1", "content": "1"},
+        {"role": "tool", "tool_call_id": "c2", "content": "2"},
+        {"role": "user", "content": "Thanks"},
+    ]
+    s = spec(messages=messages, tools=[TIME])
+    assert s.contents[-1] == {
+        "role": "user",
+        "parts": [
+            {"functionResponse": {"name": "get_time", "id": "c1", "response": {"result": 1}}},
+            {"functionResponse": {"name": "get_time", "id": "c2", "response": {"result": 2}}},
+            {"functionResponse": {"name": "get_time", "id": "c3", "response": {"result": 3}}},
+            {"functionResponse": {"name": "legacy", "response": {"result": "L"}}},
+            {
+                "functionResponse": {
+                    "name": "get_time",
+                    "id": "old",
+                    "response": {"result": "again"},
+                }
+            },
+            {"text": "Thanks"},
+        ],
+    }
+    # The earlier turn, with one result, is untouched.
+    assert s.contents[2] == {
+        "role": "user",
+        "parts": [
+            {"functionResponse": {"name": "get_time", "id": "old", "response": {"result": 0}}}
+        ],
+    }
+
+
+def test_tool_without_arguments_has_no_parameters() -> None:
+    empty = {"type": "object", "properties": {}, "additionalProperties": False, "required": []}
+    s = spec(tools=[TIME, tool("empty", empty), tool("described", {"type": "object"}, "D.")])
+    assert s.tools == [
+        {
+            "functionDeclarations": [
+                {"name": "get_time"},
+                {"name": "empty"},
+                {"name": "described", "description": "D."},
+            ]
+        }
+    ]
+
+
 @pytest.mark.parametrize(
     ("content", "result"),
     [
@@ -650,11 +722,7 @@ def test_legacy_functions_and_function_role() -> None:
     assert s.tools == [
         {
             "functionDeclarations": [
-                {
-                    "name": "get_time",
-                    "description": "Now.",
-                    "parameters": {"type": "object", "properties": {}},
-                }
+                {"name": "get_time", "description": "Now."}  # no arguments: no parameters
             ]
         }
     ]
@@ -697,7 +765,7 @@ def test_tools_become_one_declarations_object_with_sanitized_parameters() -> Non
                         "required": ["city"],
                     },
                 },
-                {"name": "ns.v1:get-time_2", "parameters": {"type": "object", "properties": {}}},
+                {"name": "ns.v1:get-time_2"},  # no arguments: no parameters (Gemini rejects {})
             ]
         }
     ]

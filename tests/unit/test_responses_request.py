@@ -465,7 +465,7 @@ def test_full_tool_loop_replay() -> None:
                     "name": "get_weather",
                     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
                 },
-                {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
+                {"name": "get_time"},  # no arguments: no parameters
             ]
         }
     ]
@@ -512,6 +512,75 @@ def test_reasoning_signature_does_not_cross_a_user_turn() -> None:
         p.get("thoughtSignature") for c in s.contents for p in c["parts"] if "functionCall" in p
     ]
     assert signed == ["sig-1", DUMMY_SIGNATURE]
+
+
+def fc(call_id: str, signature: str | None = None) -> JSON:
+    part: JSON = {"functionCall": {"name": "get_time", "args": {}, "id": call_id}}
+    return part | ({"thoughtSignature": signature} if signature else {})
+
+
+def fr(call_id: str, result: Any) -> JSON:
+    return {"functionResponse": {"name": "get_time", "id": call_id, "response": {"result": result}}}
+
+
+def test_parallel_calls_replayed_pair_by_pair_are_one_model_and_one_user_turn() -> None:
+    items = [
+        user("Times?"),
+        call("a", "get_time"),
+        output("a", "1"),
+        call("b", "get_time"),
+        output("b", "2"),
+        call("c", "get_time"),
+        call("d", "get_time"),
+        output("d", "4"),
+        output("c", "3"),
+        user("Thanks"),
+    ]
+    s = parse({"model": GEMINI, "input": items, "tools": [TIME]}).spec
+    assert s.contents == [
+        {"role": "user", "parts": [{"text": "Times?"}]},
+        {"role": "model", "parts": [fc("a", DUMMY_SIGNATURE), fc("b"), fc("c"), fc("d")]},
+        {"role": "user", "parts": [fr("a", 1), fr("b", 2), fr("c", 3), fr("d", 4), {"text": "Thanks"}]},
+    ]  # fmt: skip
+
+
+def test_regrouped_parallel_calls_keep_the_real_signature_on_the_first() -> None:
+    signatures = SignatureCache()
+    signatures.put("a", "sig-a", GEMINI)
+    items = [reasoning("Thinking."), call("a", "get_time"), output("a", "1")]
+    items += [call("b", "get_time"), output("b", "2")]
+    s = parse({"model": GEMINI, "input": [user("Hi"), *items], "tools": [TIME]}, signatures).spec
+    assert s.contents[1:] == [
+        {"role": "model", "parts": [{"text": "Thinking.", "thought": True}, fc("a", "sig-a"), fc("b")]},
+        {"role": "user", "parts": [fr("a", 1), fr("b", 2)]},
+    ]  # fmt: skip
+
+
+def test_sequential_steps_stay_separate_turns() -> None:
+    signatures = SignatureCache()
+    signatures.put("a", "sig-a", GEMINI)
+    signatures.put("b", "sig-b", GEMINI)
+    items = [user("Hi"), call("a", "get_time"), output("a", "1"), call("b", "get_time")]
+    items += [output("b", "2"), reasoning(encrypted="sig-c"), call("c", "get_time")]
+    items += [output("c", "3")]
+    s = parse({"model": GEMINI, "input": items, "tools": [TIME]}, signatures).spec
+    assert s.contents[1:] == [
+        {"role": "model", "parts": [fc("a", "sig-a")]},
+        {"role": "user", "parts": [fr("a", 1)]},
+        {"role": "model", "parts": [fc("b", "sig-b")]},
+        {"role": "user", "parts": [fr("b", 2)]},
+        {"role": "model", "parts": [fc("c", "sig-c")]},
+        {"role": "user", "parts": [fr("c", 3)]},
+    ]
+
+
+def test_a_run_continues_from_history_into_input() -> None:
+    history = [user("Hi"), call("a", "get_time"), output("a", "1"), call("b", "get_time")]
+    s = parse({"model": GEMINI, "input": [output("b", "2")], "tools": [TIME]}, None, history).spec
+    assert s.contents[1:] == [
+        {"role": "model", "parts": [fc("a", DUMMY_SIGNATURE), fc("b")]},
+        {"role": "user", "parts": [fr("a", 1), fr("b", 2)]},
+    ]
 
 
 @pytest.mark.parametrize(

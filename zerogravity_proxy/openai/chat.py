@@ -6,7 +6,8 @@ client never wrote. Unknown top-level fields are ignored, as OpenAI-compatible s
 Only chat's shapes are read here; the rules it shares with Responses are translate.py's.
 
 Choices the mapping leaves open:
-- `n` > 1 is refused: an exchange yields one candidate.
+- `n` (1 to MAX_CHOICES) is how many exchanges the sidecar runs for the request, one per
+  choice: an exchange yields one candidate.
 - `parallel_tool_calls` is accepted and ignored: Gemini has no switch; the model decides.
 - `user`, `store`, `service_tier`, `prompt_cache_key`, `safety_identifier`, `verbosity`,
   `modalities`, `logit_bias`, `web_search_options`...: accepted and ignored.
@@ -50,6 +51,7 @@ from zerogravity_proxy.openai.validate import (
 from zerogravity_proxy.signatures import SignatureCache
 
 MAX_STOP_SEQUENCES = 5
+MAX_CHOICES = 8  # `n`: each choice is an exchange of its own
 
 _USER_PARTS = ("text", "image_url", "input_audio", "file")
 
@@ -59,6 +61,7 @@ class ChatRequest:
     spec: ExchangeSpec
     stream: bool
     include_usage: bool
+    n: int = 1  # the number of choices
 
 
 def parse_chat_request(
@@ -77,13 +80,7 @@ def parse_chat_request(
     if info is None:
         raise model_not_found(model)
     stream, include_usage = translate.streaming(body)
-    n = integer(body, "n", 1)
-    if n is not None and n > 1:
-        raise invalid_request(
-            "n > 1 is not supported: this endpoint returns one choice per request.",
-            param="n",
-            code="unsupported_value",
-        )
+    n = integer(body, "n", 1, MAX_CHOICES) or 1
     typed(body, "parallel_tool_calls", "", bool, "a boolean")
     declarations = translate.function_declarations(_function_definitions(body))
     turns = translate.Contents(info.family)
@@ -100,7 +97,7 @@ def parse_chat_request(
         generation_config=_generation_config(body, info) or None,
         labels=translate.metadata_labels(body),
     )
-    return ChatRequest(spec, stream, include_usage)
+    return ChatRequest(spec, stream, include_usage, n)
 
 
 # --- messages -------------------------------------------------------------------------------

@@ -7,11 +7,16 @@ drift apart: `feed` returns the chunks to send now, `finish` closes the stream, 
 Non-standard fields, both read by common clients (A.6): `reasoning_content` carries thought
 text (in `delta` and `message`), and in streaming the url_citation `annotations` ride on the
 finish chunk's `delta`, because Gemini reports grounding only once the answer is complete.
+
+With `n` > 1 each choice is an exchange of its own with its own `ChatRender` (its `index`);
+`combined_completion` and `total_usage` put them together (one usage for all choices, summed:
+each choice is billed as a request of its own).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
 from typing import Any, Final
 
 import orjson
@@ -43,6 +48,26 @@ def sse_chunk(obj: Mapping[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(obj, default=dict) + b"\n\n"
 
 
+def total_usage(usages: Iterable[Usage]) -> Usage:
+    """The usage of several exchanges (the choices of one request), field by field."""
+    names = [f.name for f in fields(Usage)]
+    totals = dict.fromkeys(names, 0)
+    for usage in usages:
+        for name in names:
+            totals[name] += getattr(usage, name)
+    return Usage(**totals)
+
+
+def combined_completion(renders: Sequence[ChatRender]) -> dict[str, Any]:
+    """One `chat.completion` with a choice per render (in order) and their usages summed;
+    raises what the first failed render's `completion` raises."""
+    bodies = [render.completion() for render in renders]
+    body = bodies[0]
+    body["choices"] = [choice for b in bodies for choice in b["choices"]]
+    body["usage"] = chat_usage(total_usage(render.usage for render in renders))
+    return body
+
+
 class ChatRender:
     """The state of one chat completion, rendered as chunks as it grows or whole at the end.
 
@@ -58,7 +83,9 @@ class ChatRender:
         "_finished",
         "_id",
         "_include_usage",
+        "_index",
         "_model",
+        "_null_opened",
         "_reasoning",
         "_started",
         "_text",
@@ -67,12 +94,19 @@ class ChatRender:
     )
 
     def __init__(
-        self, *, completion_id: str, created: int, model: str, include_usage: bool
+        self,
+        *,
+        completion_id: str,
+        created: int,
+        model: str,
+        include_usage: bool,
+        index: int = 0,
     ) -> None:
         self._id = completion_id
         self._created = created
         self._model = model
         self._include_usage = include_usage
+        self._index = index  # the choice's index, in its chunks and its completion choice
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._tool_calls: list[dict[str, Any]] = []  # message form, shared with the deltas
@@ -81,7 +115,17 @@ class ChatRender:
         self._finish: Finish | None = None
         self._error: OpenAIError | None = None
         self._started = False  # the role chunk has been sent
+        self._null_opened = False  # ... with `content: null`
         self._finished = False  # the finish chunk has been sent
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    @property
+    def usage(self) -> Usage:
+        """The exchange's usage so far (zeros until Gemini reports it)."""
+        return self._usage
 
     def feed(self, event: Event) -> list[dict[str, Any]]:
         """The chunks to send for `event`; raises the client-facing error for `UpstreamError`."""
@@ -95,7 +139,7 @@ class ChatRender:
                 if not text:
                     return []
                 self._reasoning.append(text)
-                return self._delta({"reasoning_content": text}, "")
+                return self._delta({"reasoning_content": text}, None)
             case ToolCall():
                 call = {
                     "id": event.id,
@@ -107,9 +151,8 @@ class ChatRender:
                 }
                 index = len(self._tool_calls)
                 self._tool_calls.append(call)
-                # A first tool call opens with `content: null`, as OpenAI sends it; text and
-                # thoughts open with "". So only thoughts followed by nothing but tool calls
-                # stream a content of "" where `completion` says null (both valid, A.3).
+                # A first tool call opens with `content: null`, as OpenAI sends it, and so does
+                # a first thought: whether text follows is not known yet (see `finish`).
                 return self._delta({"tool_calls": [{"index": index, **call}]}, None)
             case Grounding():
                 self._annotations = citations(event)
@@ -134,22 +177,27 @@ class ChatRender:
         self._finished = True
         out = [] if self._started else [self._role_chunk("")]
         self._started = True
-        out.append(
-            self._chunk({"annotations": self._annotations} if self._annotations else {}, reason)
-        )
+        delta: dict[str, Any] = {}
+        if self._null_opened and not self._text and not self._tool_calls:
+            delta["content"] = ""  # thoughts only: the content is "", as `completion` says
+        if self._annotations:
+            delta["annotations"] = self._annotations
+        out.append(self._chunk(delta, reason))
         if self._include_usage:
-            out.append(
-                {
-                    "id": self._id,
-                    "object": "chat.completion.chunk",
-                    "created": self._created,
-                    "model": self._model,
-                    "system_fingerprint": None,
-                    "choices": [],
-                    "usage": chat_usage(self._usage),
-                }
-            )
+            out.append(self.usage_chunk())
         return out
+
+    def usage_chunk(self, usage: Usage | None = None) -> dict[str, Any]:
+        """The `include_usage` chunk (no choices), for `usage` or else this exchange's."""
+        return {
+            "id": self._id,
+            "object": "chat.completion.chunk",
+            "created": self._created,
+            "model": self._model,
+            "system_fingerprint": None,
+            "choices": [],
+            "usage": chat_usage(self._usage if usage is None else usage),
+        }
 
     def completion(self) -> dict[str, Any]:
         """The non-streaming `chat.completion`; raises exactly what `finish` would."""
@@ -172,7 +220,12 @@ class ChatRender:
             "model": self._model,
             "system_fingerprint": None,
             "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": reason}
+                {
+                    "index": self._index,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": reason,
+                }
             ],
             "usage": chat_usage(self._usage),
         }
@@ -197,6 +250,7 @@ class ChatRender:
         if self._started:
             return [chunk]
         self._started = True
+        self._null_opened = role_content is None
         return [self._role_chunk(role_content), chunk]
 
     def _role_chunk(self, content: str | None) -> dict[str, Any]:
@@ -210,6 +264,11 @@ class ChatRender:
             "model": self._model,
             "system_fingerprint": None,
             "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+                {
+                    "index": self._index,
+                    "delta": delta,
+                    "logprobs": None,
+                    "finish_reason": finish_reason,
+                }
             ],
         }

@@ -30,6 +30,11 @@ Choices the mapping leaves open:
 - `web_search_call` items (replayed output) carry nothing Gemini needs and are skipped;
   `item_reference` items would need the item store inside the translator and are refused.
 - `function_call_output` takes text only (a string or `input_text` parts).
+- A run of consecutive `function_call` and `function_call_output` items is one model turn (the
+  calls, in order) and one user turn (the outputs, in the calls' order), however the client
+  interleaved them (parallel calls are often replayed one call/output pair at a time). A call
+  that carries its own thought signature after an output of the run starts a new pair of turns:
+  Gemini signs the first call of each turn, so that is a sequential step, not a parallel call.
 - Images must be data URIs, as in chat; `detail: original` is Gemini 3's high resolution.
 - `parallel_tool_calls` and `max_tool_calls` are accepted and echoed but not enforced: Gemini has
   no switch for either. `truncation`, `user`, `prompt_cache_key`, `safety_identifier`,
@@ -164,6 +169,7 @@ def parse_responses_request(
     for k, item in enumerate(history):
         items.add(dict(item) if isinstance(item, Mapping) else item, f"history[{k}]")
     input_items = [items.add(item, f"input[{i}]") for i, item in enumerate(raw_input)]
+    items.flush()
 
     spec = ExchangeSpec(
         model=model,
@@ -416,6 +422,9 @@ class _Items:
         self._signatures = signatures
         self._call_names: dict[str, str] = {}  # call_id → function name, for outputs
         self._signature: str | None = None  # a reasoning item's, for the turn's next call
+        # The current run of function_call / function_call_output items, not yet in `turns`.
+        self._calls: list[JSON] = []
+        self._outputs: list[JSON] = []
 
     def add(self, item: object, where: str) -> JSON:
         if not isinstance(item, dict):
@@ -423,6 +432,8 @@ class _Items:
         kind = item.get("type")
         if kind is None and "role" in item:
             kind = "message"  # an easy input message
+        if kind not in ("function_call", "function_call_output"):
+            self.flush()
         match kind:
             case "message":
                 return self._message(item, where)
@@ -449,6 +460,14 @@ class _Items:
                     param=f"{where}.type",
                     code="invalid_value",
                 )
+
+    def flush(self) -> None:
+        """Add the pending run of calls and outputs to `turns`: one model turn, one user turn
+        (translate.Contents puts the outputs in the calls' order)."""
+        self._turns.append("model", self._calls)
+        if self._outputs:
+            self._user(self._outputs)
+        self._calls, self._outputs = [], []
 
     def _user(self, parts: list[JSON]) -> None:
         self._signature = None  # a user turn ends the model turn it belonged to
@@ -523,7 +542,9 @@ class _Items:
         self._call_names[call_id] = name
         signature = self._signatures.get(call_id, self._info.upstream) or self._signature
         self._signature = None
-        self._turns.append("model", [translate.function_call_part(name, args, call_id, signature)])
+        if signature and self._outputs:  # a signed call after results: a new model turn
+            self.flush()
+        self._calls.append(translate.function_call_part(name, args, call_id, signature))
         arguments = item.get("arguments")
         if not isinstance(arguments, str) or not arguments:
             arguments = orjson.dumps(args).decode()
@@ -543,7 +564,8 @@ class _Items:
         if not isinstance(output, str):
             parts = required(item, "output", where, list, "a string or an array")
             output = "".join(_text_of(part, f"{where}.output[{j}]") for j, part in enumerate(parts))
-        self._user([translate.function_response_part(name, call_id, output)])
+        self._signature = None  # the results end the model turn
+        self._outputs.append(translate.function_response_part(name, call_id, output))
         return _identified(item, where, "fco")
 
     def _reasoning(self, item: JSON, where: str) -> JSON:

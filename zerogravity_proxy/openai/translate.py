@@ -75,12 +75,17 @@ class Contents:
 
         A model turn whose calls carry no thought signature gets the documented dummy on its
         first call (D.3: never on later parallel calls), except on Claude, which rejects it
-        (antigravity.md 1.8).
+        (antigravity.md 1.8). The functionResponse parts of a user turn follow the order of the
+        calls in the model turn before it (E.2), whatever order the client sent the results in.
         """
-        if self._family != "claude":
-            for content in self._contents:
-                if content["role"] == "model":
+        previous: JSON | None = None
+        for content in self._contents:
+            if content["role"] == "model":
+                if self._family != "claude":
                     _sign_first_call(content["parts"])
+            elif previous is not None:
+                _order_responses(content["parts"], previous["parts"])
+            previous = content
         return self._contents or [{"role": "user", "parts": [{"text": " "}]}]
 
     def system_instruction(self) -> JSON | None:
@@ -91,6 +96,26 @@ def _sign_first_call(parts: list[JSON]) -> None:
     calls = [part for part in parts if "functionCall" in part]
     if calls and not any("thoughtSignature" in part for part in calls):
         calls[0]["thoughtSignature"] = DUMMY_SIGNATURE
+
+
+def _order_responses(parts: list[JSON], model_parts: list[JSON]) -> None:
+    """Put the functionResponse parts of `parts` in the order of the calls in `model_parts`
+    (matched by id), in the places they occupy; unknown ids keep their order, at the end."""
+    order = {
+        call_id: k
+        for k, part in enumerate(model_parts)
+        if "functionCall" in part and (call_id := part["functionCall"].get("id")) is not None
+    }
+    slots = [k for k, part in enumerate(parts) if "functionResponse" in part]
+    if len(slots) < 2:
+        return
+    unknown = len(model_parts)
+    responses = sorted(
+        (parts[k] for k in slots),
+        key=lambda part: order.get(part["functionResponse"].get("id"), unknown),
+    )
+    for k, part in zip(slots, responses, strict=True):
+        parts[k] = part
 
 
 # --- parts ----------------------------------------------------------------------------------
@@ -249,10 +274,17 @@ def function_declarations(functions: Iterable[tuple[str, JSON]]) -> list[JSON]:
         declaration: JSON = {"name": name}
         if description := typed(function, "description", where, str, "a string"):
             declaration["description"] = description
-        parameters = typed(function, "parameters", where, dict, "an object")
-        declaration["parameters"] = sanitize_schema(parameters)
+        parameters = sanitize_schema(typed(function, "parameters", where, dict, "an object"))
+        if _has_parameters(parameters):
+            declaration["parameters"] = parameters
         declarations[name] = declaration
     return list(declarations.values())
+
+
+def _has_parameters(schema: JSON) -> bool:
+    """False for an object schema without properties (a function with no arguments): Gemini
+    rejects it ("properties: should be non-empty for OBJECT type"), so it is left out."""
+    return str(schema.get("type", "object")).lower() != "object" or bool(schema.get("properties"))
 
 
 def tool_name(function: JSON, where: str, names: Collection[str]) -> str:
