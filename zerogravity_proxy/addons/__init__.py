@@ -7,6 +7,7 @@ from zerogravity_proxy.addons.capture import Capture
 from zerogravity_proxy.addons.config import Config
 from zerogravity_proxy.addons.guard import Guard
 from zerogravity_proxy.addons.inject import Inject
+from zerogravity_proxy.addons.lifecycle import Lifecycle
 from zerogravity_proxy.addons.metrics import MetricsAddon
 from zerogravity_proxy.addons.models import Models
 from zerogravity_proxy.addons.sidecar import Sidecar
@@ -22,7 +23,7 @@ def default_addons(settings: Settings | None = None) -> list[object]:
 
     Order matters: Config first (options), Inject before Upstream (rewrite, then redirect),
     Upstream before Sidecar (the simulator must be up before the sidecar announces readiness),
-    Audit last (its store must outlive the sidecar's drain).
+    Audit after Sidecar (its store must outlive the drain), Lifecycle last (READY=1 when all is up).
     Without explicit settings (under `mitmdump -s`), the environment and config file apply.
     """
     runtime = Runtime(settings or resolve().settings)
@@ -40,6 +41,8 @@ def default_addons(settings: Settings | None = None) -> list[object]:
         Models(runtime),
         MetricsAddon(runtime, runtime.metrics),
         Sidecar(runtime),
-        # Last: its done closes the store after the sidecar's drain recorded the ended exchanges.
+        # After Sidecar: its done closes the store after the drain recorded the ended exchanges.
         Audit(runtime, runtime.usage),
+        # Last: READY=1 once every addon's running hook is done (STOPPING=1 needs no place).
+        Lifecycle(runtime),
     ]

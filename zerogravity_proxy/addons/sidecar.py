@@ -72,7 +72,11 @@ class Sidecar:
             driver = DirectDriver(self.runtime, self.http)
         app = create_app(self.runtime, driver, self.http, self.store, keys)
         self.runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, handler_cancellation=True
+            app,
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+            shutdown_timeout=settings.shutdown_timeout,
         )
         await self.runner.setup()
         site = web.TCPSite(self.runner, settings.sidecar_host, settings.sidecar_port)
