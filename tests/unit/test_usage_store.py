@@ -23,7 +23,7 @@ from aiohttp.test_utils import make_mocked_request
 from zerogravity_proxy.openai.errors import OpenAIError
 from zerogravity_proxy.sidecar.usage import USAGE, usage_table
 from zerogravity_proxy.sidecar.usage import usage as usage_endpoint
-from zerogravity_proxy.store.responses import StoreError
+from zerogravity_proxy.store.sqlite import StoreError
 from zerogravity_proxy.store.usage import PRUNE_INTERVAL, UsageRecord, UsageStore, read_summary
 
 REPO = Path(__file__).resolve().parents[2]

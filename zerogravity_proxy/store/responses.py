@@ -4,13 +4,8 @@
 One table, one row per response: the Response object and the input items of its request, both
 orjson BLOBs, plus the `previous_response_id` link that `history()` follows.
 
-Threading: every SQLite call runs on one dedicated worker thread that owns the only connection.
-Calls are serialised in submission order, the event loop never waits on disk, and the connection
-is only ever touched by the thread that created it.
-
-Durability: WAL with `synchronous=NORMAL`, and every write commits before its coroutine returns.
-A commit has then been written to the WAL through the OS, so it survives the process being killed
-(SIGKILL, OOM); a power loss may roll back the last few commits but never corrupts the file.
+Threading, durability and file modes are `store.sqlite`'s: one worker thread owns the only
+connection, WAL with `synchronous=NORMAL`, and every write commits before its coroutine returns.
 
 Bounds: rows older than `retention` seconds are invisible at once and deleted by the next `put`
 or `prune()`; past `max_rows` the oldest rows go first.
@@ -18,24 +13,23 @@ or `prune()`; past `max_rows` the oldest rows go first.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 
+from zerogravity_proxy.store.sqlite import WAL_SIZE_LIMIT as WAL_SIZE_LIMIT
+from zerogravity_proxy.store.sqlite import StoreError as StoreError
+from zerogravity_proxy.store.sqlite import WorkerDatabase, scalar, transaction
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-WAL_SIZE_LIMIT = 64 * 1024 * 1024
 MAX_PAGE = 100  # the largest `limit` OpenAI accepts on list endpoints
 
 _SCHEMA = (
@@ -50,21 +44,18 @@ _SCHEMA = (
 )
 
 
-class StoreError(Exception):
-    """The response database failed (unreadable, corrupt, locked, full or closed).
-
-    Distinct from a missing id (`None`/`False` results) and from caller mistakes (`ValueError`),
-    so the HTTP layer can answer 500 for this and 404/400 for the others.
-    """
-
-
-class ResponseStore:
+class ResponseStore(WorkerDatabase):
     """Responses persisted in one SQLite file, bounded by age and by row count.
 
     The connection opens in `open()`, or lazily on the first call. `close()` is final: later
     calls raise StoreError. Arguments to `put` are encoded before it first awaits, so the caller
     may mutate them afterwards.
     """
+
+    label = "response store"
+    schema = _SCHEMA
+    schema_version = SCHEMA_VERSION
+    corrupt_errors = (orjson.JSONDecodeError,)
 
     def __init__(
         self,
@@ -79,33 +70,15 @@ class ResponseStore:
             raise ValueError("retention must be a positive number of seconds")
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
-        self.path = Path(path)
+        super().__init__(path, busy_timeout=busy_timeout)
         self.retention = retention
         self.max_rows = max_rows
         self._clock = clock
-        self._busy_timeout = busy_timeout
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="response-store")
-        self._closed = False
         # Touched only on the worker thread:
-        self._conn: sqlite3.Connection | None = None
         self._rows: int | None = None  # row count, valid while data_version is unchanged
         self._data_version: int | None = None
 
     # -- public API (event-loop side) -----------------------------------------------------------
-
-    async def open(self) -> None:
-        """Create the directory (0700), the file (0600) and the schema; fail fast if unusable."""
-        await self._call(lambda conn: None)
-
-    async def close(self) -> None:
-        """Finish queued calls, then close the connection (which checkpoints the WAL)."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_sync)
-        finally:
-            self._executor.shutdown(wait=False)
 
     async def put(
         self,
@@ -225,77 +198,11 @@ class ResponseStore:
         """Rows created before this are expired: invisible now, deleted by the next write."""
         return self._clock() - self.retention
 
-    async def _call[T](self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._closed:
-            raise StoreError(f"response store {self.path} is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._in_worker, fn)
-
     async def _write[T](self, body: Callable[[sqlite3.Connection], tuple[int, T]]) -> T:
         return await self._call(lambda conn: self._write_sync(conn, body))
 
-    def _in_worker[T](self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        try:
-            return fn(self._conn if self._conn is not None else self._connect())
-        except StoreError:
-            raise
-        except sqlite3.Error as e:
-            raise StoreError(f"response store {self.path}: {e}") from e
-        except orjson.JSONDecodeError as e:
-            raise StoreError(f"response store {self.path}: corrupt row: {e}") from e
-        except OSError as e:
-            raise StoreError(f"response store {self.path}: {e.strerror or e}") from e
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Create the file ourselves: SQLite would use 0644, and gives the -wal/-shm files the
-        # database file's mode, so this one chmod covers all three.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            if os.fstat(fd).st_mode & 0o077:
-                os.fchmod(fd, 0o600)
-        finally:
-            os.close(fd)
-        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, autocommit=True)
-        try:
-            self._migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        self._rows = self._data_version = None
-        return conn
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        # The first read of the header is what detects a file that is not a database.
-        version = _scalar(conn, "PRAGMA user_version")
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"response store {self.path}: schema version {version} is newer than this "
-                f"build supports ({SCHEMA_VERSION})"
-            )
-        if version == 0:
-            # Only takes effect on a database without tables, so set it before creating them.
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreError(f"response store {self.path}: cannot use WAL (journal_mode {mode})")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        # A large put grows the WAL; without a limit it keeps that size after the checkpoint.
-        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-        if version == 0:
-            with _transaction(conn):
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _close_sync(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except sqlite3.Error as e:
-                raise StoreError(f"response store {self.path}: {e}") from e
+    def _opened(self, conn: sqlite3.Connection) -> None:
+        self._rows = self._data_version = None  # a new connection recounts
 
     def _row_count(self, conn: sqlite3.Connection) -> int:
         """The row count, recounted only when another connection has written since last time.
@@ -303,9 +210,9 @@ class ResponseStore:
         Our own writes keep it exact; `PRAGMA data_version` catches anyone else's (an operator's
         sqlite3 shell), so the bound never acts on a stale count.
         """
-        data_version = _scalar(conn, "PRAGMA data_version")
+        data_version = scalar(conn, "PRAGMA data_version")
         if self._rows is None or data_version != self._data_version:
-            self._rows = _scalar(conn, "SELECT count(*) FROM responses")
+            self._rows = scalar(conn, "SELECT count(*) FROM responses")
             self._data_version = data_version
         return self._rows
 
@@ -315,7 +222,7 @@ class ResponseStore:
         """Run `body` in a write transaction. It returns the new row count and a result; the
         count is kept only if the commit succeeded, else forgotten so the next write recounts."""
         try:
-            with _transaction(conn):
+            with transaction(conn):
                 rows, result = body(conn)
         except BaseException:
             self._rows = None
@@ -369,7 +276,7 @@ class ResponseStore:
         chain: list[tuple[bytes, bytes]] = []  # (response, input_items), newest first
         seen: set[str] = set()
         current: str | None = response_id
-        with _transaction(conn, write=False):  # one snapshot for the whole walk
+        with transaction(conn, write=False):  # one snapshot for the whole walk
             while current is not None and current not in seen and len(chain) < max_depth:
                 row = conn.execute(
                     "SELECT previous_id, response, input_items FROM responses"
@@ -393,27 +300,9 @@ class ResponseStore:
 # -- helpers ------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection, *, write: bool = True) -> Iterator[None]:
-    """BEGIN IMMEDIATE takes the write lock up front, so a write never fails half-way on BUSY."""
-    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        raise
-
-
 def _one(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Any:
     row = conn.execute(sql, params).fetchone()
     return None if row is None else row[0]
-
-
-def _scalar(conn: sqlite3.Connection, sql: str) -> int:
-    return int(conn.execute(sql).fetchone()[0])
 
 
 def _delete_expired(conn: sqlite3.Connection, cutoff: float) -> int:

@@ -1,6 +1,6 @@
 """Usage and audit records, one row per exchange and per observed Gemini response, in SQLite.
 
-Threading and durability follow the response store: one worker thread owns the only
+Threading, durability and file modes are `store.sqlite`'s: one worker thread owns the only
 connection, WAL with `synchronous=NORMAL`, files 0600. `record()` is for mitmproxy hooks on the
 event loop: it only appends to a list and, when no write is queued yet, queues one. The worker
 writes whatever has accumulated in one transaction and commits at once, so a burst becomes one
@@ -14,21 +14,18 @@ worker at most once per PRUNE_INTERVAL (one index seek when there is nothing to 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-import os
 import sqlite3
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
-from zerogravity_proxy.store.responses import WAL_SIZE_LIMIT, StoreError, _scalar, _transaction
+from zerogravity_proxy.store.sqlite import StoreError, WorkerDatabase, scalar, transaction
 
 log = logging.getLogger(__name__)
 
@@ -99,110 +96,6 @@ _INSERT = (
     f"INSERT OR REPLACE INTO records ({', '.join(_COLUMNS)})"
     f" VALUES ({', '.join('?' for _ in _COLUMNS)})"
 )
-
-
-class WorkerDatabase:
-    """One SQLite file behind one worker thread: ResponseStore's plumbing, made reusable.
-
-    Subclasses name themselves (`label`, for errors and the thread) and give their schema.
-    The connection opens in `open()`, or lazily on the first call; `close()` is final.
-    """
-
-    label: ClassVar[str] = "store"
-    schema: ClassVar[Sequence[str]] = ()
-    schema_version: ClassVar[int] = 1
-
-    def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
-        self.path = Path(path)
-        self._busy_timeout = busy_timeout
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=self.label.replace(" ", "-")
-        )
-        self._closed = False
-        self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
-
-    async def open(self) -> None:
-        """Create the directory (0700), the file (0600) and the schema; fail fast if unusable."""
-        await self._call(lambda conn: None)
-
-    async def close(self) -> None:
-        """Finish queued work (pending writes included), then close the connection."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_sync)
-        finally:
-            self._executor.shutdown(wait=False)
-
-    async def _call[T](self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._closed:
-            raise StoreError(f"{self.label} {self.path} is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._in_worker, fn)
-
-    def _in_worker[T](self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        try:
-            return fn(self._conn if self._conn is not None else self._connect())
-        except StoreError:
-            raise
-        except sqlite3.Error as e:
-            raise StoreError(f"{self.label} {self.path}: {e}") from e
-        except OSError as e:
-            raise StoreError(f"{self.label} {self.path}: {e.strerror or e}") from e
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Create the file ourselves: SQLite would use 0644, and gives the -wal/-shm files the
-        # database file's mode, so this one chmod covers all three.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            if os.fstat(fd).st_mode & 0o077:
-                os.fchmod(fd, 0o600)
-        finally:
-            os.close(fd)
-        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, autocommit=True)
-        try:
-            self._migrate(conn)
-            self._opened(conn)
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        # The first read of the header is what detects a file that is not a database.
-        version = _scalar(conn, "PRAGMA user_version")
-        if version > self.schema_version:
-            raise StoreError(
-                f"{self.label} {self.path}: schema version {version} is newer than this "
-                f"build supports ({self.schema_version})"
-            )
-        if version == 0:
-            # Only takes effect on a database without tables, so set it before creating them.
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreError(f"{self.label} {self.path}: cannot use WAL (journal_mode {mode})")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-        if version == 0:
-            with _transaction(conn):
-                for statement in self.schema:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {self.schema_version}")
-
-    def _opened(self, conn: sqlite3.Connection) -> None:
-        """Runs on the worker once the schema is in place (a subclass's housekeeping)."""
-
-    def _close_sync(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except sqlite3.Error as e:
-                raise StoreError(f"{self.label} {self.path}: {e}") from e
 
 
 class UsageStore(WorkerDatabase):
@@ -298,7 +191,7 @@ class UsageStore(WorkerDatabase):
     def _prune_sync(self, conn: sqlite3.Connection) -> int:
         now = self._clock()
         self._next_prune = now + PRUNE_INTERVAL
-        with _transaction(conn):
+        with transaction(conn):
             return _delete_expired(conn, now - self.retention)
 
     def _write_pending(self) -> None:
@@ -328,7 +221,7 @@ class UsageStore(WorkerDatabase):
 
     def _insert(self, conn: sqlite3.Connection, batch: Sequence[UsageRecord]) -> None:
         now = self._clock()
-        with _transaction(conn):
+        with transaction(conn):
             conn.executemany(_INSERT, [_row(r) for r in batch])
             if now >= self._next_prune:  # the periodic prune: one index seek if nothing expired
                 self._next_prune = now + PRUNE_INTERVAL
@@ -349,7 +242,7 @@ def read_summary(
         uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, autocommit=True)
         try:
-            if _scalar(conn, "PRAGMA user_version") == 0:
+            if scalar(conn, "PRAGMA user_version") == 0:
                 return _summary([], since, until)  # created, no schema yet
             return _summary(_summary_rows(conn, since, until), since, until)
         finally:
