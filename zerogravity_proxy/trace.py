@@ -14,22 +14,6 @@ from typing import Any
 
 import orjson
 
-SECRET_HEADERS = frozenset({"authorization", "x-goog-api-key", "cookie", "proxy-authorization"})
-REDACTED = "<redacted>"
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
-
-
-def redact_url(url: str) -> str:
-    """Blank a `key=` query parameter (the Gemini API accepts its key there too)."""
-    head, sep, query = url.partition("?")
-    if not sep:
-        return url
-    params = [f"key={REDACTED}" if p.split("=", 1)[0] == "key" else p for p in query.split("&")]
-    return f"{head}?{'&'.join(params)}"
-
 
 def blank_media(value: Any) -> Any:
     """Inline data (images, files) replaced by its size: traces are for reading, not archives."""

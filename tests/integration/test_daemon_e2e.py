@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import http.server
 import json
 import signal
+import ssl
 import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import openai
 import pytest
 
@@ -276,3 +279,48 @@ def test_traces_record_the_exchange_redacted(tmp_path: Path) -> None:
     assert parts[1]["inlineData"]["data"] == f"<{len(png)} base64 chars>"
     types = [e["type"] for e in trace["events"]]
     assert ("TextDelta" in types and types[-2:] == ["Finish", "Usage"]) or "Finish" in types
+
+
+def test_a_key_in_the_url_never_reaches_the_log(tmp_path: Path) -> None:
+    """The Gemini API takes its key as ?key= too: a cut stream's warning must not print it."""
+
+    async def keyed_request(daemon: Daemon) -> None:
+        url = GEMINI_URL + "&key=AIzaSECRETSECRET"
+        body = b'{"contents":[{"role":"user","parts":[{"text":"hi [[sim:cut=2]]"}]}]}'
+        context = ssl.create_default_context(cafile=str(daemon.ca_cert))
+        async with aiohttp.ClientSession() as session:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.post(url, data=body, proxy=daemon.proxy, ssl=context) as resp:
+                    await resp.read()
+
+    with running_daemon(tmp_path, ["--log-level", "debug"]) as daemon:
+        asyncio.run(keyed_request(daemon))
+        deadline = time.monotonic() + 5
+        while "cut off" not in daemon.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = daemon.log()
+    assert "cut off" in log and "key=<redacted>" in log
+    assert "AIzaSECRETSECRET" not in log
+
+
+def test_sigterm_still_writes_the_traces_of_open_exchanges(tmp_path: Path) -> None:
+    with running_daemon(tmp_path, ["--trace"]) as daemon:
+        client = strict_client(daemon)
+        stream = client.chat.completions.create(
+            model=FLASH,
+            messages=[{"role": "user", "content": "slow [[sim:events=100,delay=100]]"}],
+            stream=True,
+        )
+        chunks = iter(stream)
+        next(chunks)
+        daemon.process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(openai.APIError):
+            for _ in chunks:
+                pass
+        assert daemon.process.wait(15) == 0
+    listed = subprocess.run(
+        [str(BIN / "zerogravity-proxy"), "trace", "list", "--state-dir", str(daemon.state_dir)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    [row] = listed.stdout.splitlines()
+    assert "failed" in row and "shutting_down" in row, row

@@ -3,7 +3,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from zerogravity_proxy.trace import TraceStore, blank_media, redact_headers, redact_url
+from zerogravity_proxy.redact import redact_headers, redact_url
+from zerogravity_proxy.trace import TraceStore, blank_media
 
 
 def test_redaction() -> None:

@@ -36,11 +36,12 @@ def default_addons(settings: Settings | None = None) -> list[object]:
         Guard(runtime),
         Inject(runtime),
         Upstream(runtime),
-        Trace(runtime),
         Capture(runtime),
         Models(runtime),
         MetricsAddon(runtime, runtime.metrics),
         Sidecar(runtime),
+        # After Sidecar: its done waits for the traces of exchanges the drain ended.
+        Trace(runtime),
         # After Sidecar: its done closes the store after the drain recorded the ended exchanges.
         Audit(runtime, runtime.usage),
         # Last: READY=1 once every addon's running hook is done (STOPPING=1 needs no place).

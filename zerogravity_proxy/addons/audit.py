@@ -33,6 +33,7 @@ from zerogravity_proxy.events import (
 )
 from zerogravity_proxy.exchanges import Exchange, Outcome
 from zerogravity_proxy.pricing import PriceTable
+from zerogravity_proxy.redact import redact_url
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.store.usage import Kind, UsageRecord, UsageStore
 
@@ -169,7 +170,7 @@ class Audit:
             if tally is not None:
                 tally.add(events, self._monotonic())
         except Exception:
-            log.exception("audit: gemini_events failed for %s", flow.request.url)
+            log.exception("audit: gemini_events failed for %s", redact_url(flow.request.url))
 
     def gemini_response_end(self, flow: http.HTTPFlow, exchange: Exchange | None) -> None:
         if exchange is not None:
@@ -178,7 +179,7 @@ class Audit:
             tally = self._observed.pop(flow.id, None) or self._new_tally(flow)
             self.store.record(self._observed_record(flow, tally))
         except Exception:
-            log.exception("audit: no record for observed response %s", flow.request.url)
+            log.exception("audit: no record for observed response %s", redact_url(flow.request.url))
 
     def exchange_end(self, exchange: Exchange) -> None:
         try:

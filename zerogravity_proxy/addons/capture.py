@@ -24,6 +24,7 @@ from zerogravity_proxy.exchanges import Exchange
 from zerogravity_proxy.gemini.relay import LanguageServerRelay
 from zerogravity_proxy.gemini.response import ResponseParser
 from zerogravity_proxy.hooks import GeminiEventsHook, GeminiResponseEndHook, Observers
+from zerogravity_proxy.redact import redact_url
 from zerogravity_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ class Tap:
                 return self.relay.feed(data) if data else self.relay.close()
         except Exception:  # the tap must never break the proxied stream
             log.exception(
-                "stream tap failed on %s; the flow continues untapped", self.flow.request.url
+                "stream tap failed on %s; the flow continues untapped",
+                redact_url(self.flow.request.url),
             )
             self.close(
                 UpstreamError(502, "TAP_FAILED", "internal error while parsing the response")
@@ -84,7 +86,7 @@ class Tap:
             try:
                 events = self.parser.close()
             except Exception:
-                log.exception("stream tap failed closing %s", self.flow.request.url)
+                log.exception("stream tap failed closing %s", redact_url(self.flow.request.url))
                 events = [
                     UpstreamError(502, "TAP_FAILED", "internal error while parsing the response")
                 ]
@@ -167,7 +169,9 @@ class Capture:
         tap: Tap | None = flow.metadata.get(META_TAP)
         if tap is not None:
             if not tap.parser.finished:
-                log.warning("Gemini response cut off: %s (%s)", flow.request.url, flow.error)
+                log.warning(
+                    "Gemini response cut off: %s (%s)", redact_url(flow.request.url), flow.error
+                )
             tap.close()
             return
         exchange_id = flow.metadata.get(META_EXCHANGE)

@@ -36,6 +36,7 @@ from zerogravity_proxy.gemini.cascade import (
     synthetic_stop,
 )
 from zerogravity_proxy.gemini.request import apply_spec
+from zerogravity_proxy.redact import redact_url
 from zerogravity_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,12 @@ class Inject:
         # Our tap decodes any encoding, but identity keeps the hot path free of decompression.
         flow.request.headers["accept-encoding"] = "identity"
         flow.metadata[META_EXCHANGE] = exchange.id
-        log.debug("exchange %s matched by %s: %s", exchange.id, exchange.rule, flow.request.url)
+        log.debug(
+            "exchange %s matched by %s: %s",
+            exchange.id,
+            exchange.rule,
+            redact_url(flow.request.url),
+        )
 
     def _answer_locally(self, flow: http.HTTPFlow, body: dict[str, Any], why: str) -> None:
         log.info("answering the language server locally (%s)", why)

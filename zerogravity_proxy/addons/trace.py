@@ -14,8 +14,9 @@ from mitmproxy import http
 from zerogravity_proxy.addons.flows import META_EXCHANGE
 from zerogravity_proxy.events import Event
 from zerogravity_proxy.exchanges import Exchange
+from zerogravity_proxy.redact import redact_headers, redact_url
 from zerogravity_proxy.runtime import Runtime
-from zerogravity_proxy.trace import TraceStore, blank_media, redact_headers, redact_url
+from zerogravity_proxy.trace import TraceStore, blank_media
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class Trace:
         exchange_id = flow.metadata.get(META_EXCHANGE)
         if not self.enabled or not exchange_id or flow.response is not None:
             return
+        exchange = self.runtime.exchanges.get(exchange_id)
+        if exchange is None or exchange.ended:
+            return
         try:
             body: Any = blank_media(orjson.loads(flow.request.content or b"null"))
         except orjson.JSONDecodeError:
@@ -58,7 +62,8 @@ class Trace:
     def gemini_events(
         self, flow: http.HTTPFlow, exchange: Exchange | None, events: list[Event]
     ) -> None:
-        if not self.enabled or exchange is None:
+        # Late events of an ended exchange (a cut upstream reported after a cancel) start no trace.
+        if not self.enabled or exchange is None or exchange.ended:
             return
         trace = self._trace(exchange.id)
         room = MAX_EVENTS - len(trace["events"])

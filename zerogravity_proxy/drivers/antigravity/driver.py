@@ -38,11 +38,16 @@ class AntigravityDriver:
     def start(self, exchange: Exchange) -> asyncio.Task[None]:
         return asyncio.get_running_loop().create_task(self._run(exchange))
 
-    def client(self) -> LanguageServerClient:
-        """The LS client, found once (from settings or a running LS) and kept."""
+    async def client(self) -> LanguageServerClient:
+        """The LS client, found once (from settings or a running LS) and kept.
+
+        Discovery reads every /proc/*/cmdline: a thread's work, not the event loop's.
+        """
         if self._client is None:
             settings = self.runtime.settings
-            endpoint = resolve_endpoint(settings.ls_host, settings.ls_port, settings.ls_csrf_token)
+            endpoint = await asyncio.to_thread(
+                resolve_endpoint, settings.ls_host, settings.ls_port, settings.ls_csrf_token
+            )
             self._client = LanguageServerClient(endpoint, self.session)
         return self._client
 
@@ -58,7 +63,7 @@ class AntigravityDriver:
                     f"the language server has no model for {exchange.spec.upstream_model!r}",
                 )
                 return
-            client = self.client()
+            client = await self.client()
             cascade_id = await client.start_cascade()
             # Requests of this cascade carry its id as their conversation: bind it before sending.
             self.runtime.cascades.bind([f"conv:{cascade_id}"], exchange.id)
@@ -69,9 +74,10 @@ class AntigravityDriver:
             self._client = None  # the LS may have restarted on a new port: find it again next time
             _fail(exchange, 502, "LS_UNAVAILABLE", f"Antigravity language server: {e}")
         except asyncio.CancelledError:
-            if cascade_id is not None and exchange.outcome is not Outcome.COMPLETED:
+            live = self._client
+            if cascade_id is not None and live and exchange.outcome is not Outcome.COMPLETED:
                 with contextlib.suppress(LanguageServerError, asyncio.CancelledError):
-                    await asyncio.shield(self.client().cancel(cascade_id))
+                    await asyncio.shield(live.cancel(cascade_id))
             raise
 
 
