@@ -21,7 +21,7 @@ import asyncio
 import math
 import platform
 from collections.abc import Iterable, Iterator, Sized
-from typing import Final, Literal, Protocol, runtime_checkable
+from typing import Final, Literal, Protocol
 
 import mitmproxy.version
 from aiohttp.typedefs import Handler
@@ -54,7 +54,6 @@ __all__ = [
     "FlowKind",
     "Metrics",
     "MetricsRuntime",
-    "PriceSource",
     "QuotaCollector",
     "TokenSource",
     "error_class",
@@ -109,13 +108,6 @@ KNOWN_ERRORS: Final = (
 )
 MAX_MODEL_LABEL: Final = 128
 """Longer wire ids from the quota book are not label values (the body is untrusted)."""
-
-
-@runtime_checkable
-class PriceSource(Protocol):
-    """What `zerogravity_proxy.pricing.PriceTable` offers: a cost in USD, or None if unknown."""
-
-    def cost(self, model: str, usage: Usage) -> float | None: ...
 
 
 class MetricsRuntime(Protocol):

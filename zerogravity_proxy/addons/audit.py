@@ -113,7 +113,7 @@ def classify(tally: Tally) -> tuple[Outcome, str | None]:
 
 
 class Audit:
-    """The usage-recording addon. With `prices` None it follows `settings.prices`."""
+    """The usage-recording addon. With `prices` None it prices by `runtime.prices`."""
 
     def __init__(
         self,
@@ -127,8 +127,6 @@ class Audit:
         self.runtime = runtime
         self.store = store
         self._fixed_prices = prices
-        self._price_entries: tuple[str, ...] | None = None
-        self._prices = prices if prices is not None else PriceTable()
         self._clock = clock
         self._monotonic = monotonic
         self._exchanges: dict[str, Tally] = {}  # by exchange id, until exchange_end
@@ -308,16 +306,8 @@ class Audit:
         return envelope_model(body or b"")
 
     def _price_table(self) -> PriceTable:
-        if self._fixed_prices is not None:
-            return self._fixed_prices
-        entries = tuple(self.runtime.settings.prices)
-        if entries != self._price_entries:
-            self._price_entries = entries  # a bad entry is reported once, not per record
-            try:
-                self._prices = PriceTable.from_entries(entries)
-            except ValueError as e:
-                log.error("%s; keeping the previous prices", e)
-        return self._prices
+        # The runtime rebuilds its table whenever the (already validated) settings change.
+        return self._fixed_prices if self._fixed_prices is not None else self.runtime.prices
 
 
 def envelope_model(body: bytes) -> str | None:

@@ -19,7 +19,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 import orjson
 from mitmproxy import http
@@ -34,7 +34,7 @@ from zerogravity_proxy.addons.flows import (
 )
 from zerogravity_proxy.events import Event, UpstreamError, Usage
 from zerogravity_proxy.exchanges import Exchange
-from zerogravity_proxy.metrics import FlowKind, Metrics, PriceSource
+from zerogravity_proxy.metrics import FlowKind, Metrics
 from zerogravity_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -167,11 +167,10 @@ class MetricsAddon:
     # --- helpers --------------------------------------------------------------------------
 
     def _cost(self, wire_id: str | None, usage: Usage) -> float | None:
-        prices: Any = getattr(self.runtime, "prices", None)
-        if wire_id is None or not isinstance(prices, PriceSource):
+        if wire_id is None:
             return None
         try:
-            return prices.cost(wire_id, usage)
+            return self.runtime.prices.cost(wire_id, usage)
         except Exception:
             log.exception("pricing %s failed", wire_id)
             return None
