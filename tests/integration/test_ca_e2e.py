@@ -6,9 +6,6 @@ the client talks TLS with the real server and sees that server's own certificate
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
-import ssl
 import stat
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,11 +15,9 @@ import pytest
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from cryptography.x509.oid import NameOID
 
 from tests.integration.harness import GEMINI_URL, Daemon, fetch, running_daemon
+from tests.ls_standin.tls import client_context, self_signed_certificate, server_context
 from zerogravity_proxy.ca import CA_KEY_NAME, export_ca, show_ca
 from zerogravity_proxy.settings import GOOGLE_API_HOSTS
 
@@ -37,38 +32,11 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
         yield d
 
 
-def self_signed(tmp: Path) -> tuple[x509.Certificate, Path]:
-    """A certificate for 127.0.0.1 from no CA of ours; returns it and a cert+key PEM file."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not-google.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    path = tmp / "not-google.pem"
-    key_pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    path.write_bytes(cert.public_bytes(Encoding.PEM) + key_pem)
-    return cert, path
-
-
 @pytest.fixture
-async def other_server(tmp_path: Path) -> AsyncIterator[tuple[str, x509.Certificate, Path]]:
-    """A tiny HTTPS server on 127.0.0.1 with its own self-signed certificate."""
-    cert, pem = self_signed(tmp_path)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(pem)
+async def other_server() -> AsyncIterator[tuple[str, bytes]]:
+    """A tiny HTTPS server on 127.0.0.1 with its own self-signed certificate (PEM given back)."""
+    cert_pem, key_pem = self_signed_certificate()
+    context = server_context(cert_pem, key_pem)
 
     async def hello(request: web.Request) -> web.Response:
         return web.Response(text=UNTOUCHED)
@@ -81,7 +49,7 @@ async def other_server(tmp_path: Path) -> AsyncIterator[tuple[str, x509.Certific
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield f"https://127.0.0.1:{port}/", cert, pem
+        yield f"https://127.0.0.1:{port}/", cert_pem
     finally:
         await runner.cleanup()
 
@@ -106,9 +74,10 @@ def test_the_daemon_made_a_name_constrained_ca(daemon: Daemon) -> None:
 
 
 async def test_connect_to_another_host_is_tunnelled_untouched(
-    daemon: Daemon, other_server: tuple[str, x509.Certificate, Path]
+    daemon: Daemon, other_server: tuple[str, bytes]
 ) -> None:
-    url, server_cert, pem = other_server
+    url, cert_pem = other_server
+    server_cert = x509.load_pem_x509_certificate(cert_pem)
     async with aiohttp.ClientSession() as session:
         # Pinned to the server's own certificate (no chain check), so an interception shows
         # up as the certificate the proxy presented instead.
@@ -123,6 +92,6 @@ async def test_connect_to_another_host_is_tunnelled_untouched(
             )
 
         # A client trusting only that server's certificate gets through the proxy.
-        trusting = ssl.create_default_context(cafile=str(pem))
+        trusting = client_context(cert_pem)
         async with session.get(url, proxy=daemon.proxy, ssl=trusting) as resp:
             assert (resp.status, await resp.text()) == (200, UNTOUCHED)

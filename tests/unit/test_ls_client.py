@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
-import socket
-import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +12,9 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.integration.harness import free_port
+from tests.ls_standin.tls import self_signed_certificate, server_context
 from zerogravity_proxy.drivers.antigravity.client import (
     Endpoint,
     LanguageServerClient,
@@ -92,35 +87,6 @@ def connect_error(status: int, code: str, message: str) -> web.Response:
     )
 
 
-def self_signed(directory: Path) -> ssl.SSLContext:
-    """A server context with a fresh self-signed certificate, as the LS makes its own."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "ls.crt", directory / "ls.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
-    return context
-
-
 @pytest.fixture
 async def ls(tmp_path: Path) -> AsyncIterator[FakeLS]:
     fake = FakeLS()
@@ -128,7 +94,9 @@ async def ls(tmp_path: Path) -> AsyncIterator[FakeLS]:
     app.router.add_post(PREFIX + "{method}", fake.handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self_signed(tmp_path))
+    site = web.TCPSite(
+        runner, "127.0.0.1", 0, ssl_context=server_context(*self_signed_certificate())
+    )
     await site.start()
     fake.port = runner.addresses[0][1]
     yield fake
@@ -146,14 +114,6 @@ def client_for(
     ls: FakeLS, session: aiohttp.ClientSession, token: str = TOKEN, **kwargs: Any
 ) -> LanguageServerClient:
     return LanguageServerClient(Endpoint("127.0.0.1", ls.port, token), session, **kwargs)
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 # The client's methods
