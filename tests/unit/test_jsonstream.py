@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.chunking import split_at
 from zerogravity_proxy.gemini.errors import JSONStreamError
 from zerogravity_proxy.gemini.jsonstream import JSONArrayDecoder
 
@@ -24,11 +25,6 @@ def decode_chunks(chunks: list[bytes], **kwargs: int) -> list[bytes]:
     for chunk in chunks:
         out += decoder.feed(chunk)
     return out + decoder.close()
-
-
-def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({min(c, len(data)) for c in cuts})
-    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
 
 
 GEMINI_STREAM = (

@@ -15,6 +15,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.chunking import split_at
 from zerogravity_proxy.events import (
     Event,
     Finish,
@@ -52,11 +53,6 @@ def parse_chunks(
 
 def parse(data: bytes, *args: Any, **kwargs: Any) -> list[Event]:
     return parse_chunks([data], *args, **kwargs)
-
-
-def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({min(c, len(data)) for c in cuts})
-    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
 
 
 def sse(*chunks: Any, eol: bytes = b"\n") -> bytes:

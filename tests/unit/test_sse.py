@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.chunking import split_at
 from zerogravity_proxy.gemini.errors import SSEProtocolError
 from zerogravity_proxy.gemini.sse import SSEDecoder
 
@@ -21,11 +22,6 @@ def decode_chunks(chunks: list[bytes], **kwargs: int) -> list[str]:
     for chunk in chunks:
         out += decoder.feed(chunk)
     return out + decoder.close()
-
-
-def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({min(c, len(data)) for c in cuts})
-    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
 
 
 @pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
