@@ -34,8 +34,10 @@ from tests.addons.test_addons import (
     tagged_flow,
 )
 from zerogravity_proxy.addons import audit as audit_module
-from zerogravity_proxy.addons.audit import Audit, Tally, classify, envelope_model
+from zerogravity_proxy.addons import flows as flows_module
+from zerogravity_proxy.addons.audit import Audit, Tally, classify
 from zerogravity_proxy.addons.capture import Capture
+from zerogravity_proxy.addons.flows import envelope_model
 from zerogravity_proxy.addons.inject import Inject
 from zerogravity_proxy.addons.upstream import Upstream
 from zerogravity_proxy.events import Finish, TextDelta, UpstreamError, Usage
@@ -474,7 +476,7 @@ def test_envelope_model(body: bytes, model: str | None) -> None:
 
 
 def test_envelope_model_does_not_parse_huge_bodies(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(audit_module, "MAX_ENVELOPE_PARSE", 10)
+    monkeypatch.setattr(flows_module, "MAX_MODEL_PARSE", 10)
     assert envelope_model(b'{"request":{},"model":"m"}') is None
     assert envelope_model(b'{"model":"m","request":{"contents":[]}}') == "m"
 

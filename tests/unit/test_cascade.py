@@ -24,8 +24,10 @@ from zerogravity_proxy.gemini.cascade import (
     parse_request_id,
     synthetic_stop,
 )
-from zerogravity_proxy.gemini.response import ResponseParser
+from zerogravity_proxy.gemini.request import Endpoint
+from zerogravity_proxy.gemini.response import GrpcResponseParser, ResponseParser
 from zerogravity_proxy.gemini.spec import ExchangeSpec
+from zerogravity_proxy.gemini.wire import stream_answer
 
 JSON = dict[str, Any]
 
@@ -649,16 +651,20 @@ def test_search_or_functions_alone_pass(tools: list[JSON]) -> None:
 # --- synthetic_stop -------------------------------------------------------------------------
 
 
-def parse_sse(data: bytes) -> list[object]:
+CLOUDCODE_STREAM = Endpoint("cloudcode", "streamGenerateContent", None)
+GRPC_STREAM = Endpoint("gemini", "streamGenerateContent", None, grpc=True)
+
+
+def parse_sse(chunk: Mapping[str, Any]) -> list[object]:
+    """The chunk as the SSE answer the inject addon sends, read back by our own parser."""
+    data = stream_answer(CLOUDCODE_STREAM, chunk).body
+    assert data.startswith(b"data: ") and data.endswith(b"}\n\n") and data.count(b"\n") == 2
     parser = ResponseParser(200, "text/event-stream", None)
     return [*parser.feed(data), *parser.close()]
 
 
-def test_synthetic_stop_is_one_well_formed_sse_event() -> None:
-    data = synthetic_stop(ls_body())
-    assert data.startswith(b"data: ") and data.endswith(b"}\n\n")
-    assert data.count(b"\n") == 2
-    event = orjson.loads(data.removeprefix(b"data: "))
+def test_synthetic_stop_is_one_cloud_code_chunk() -> None:
+    event = synthetic_stop(ls_body())
     response_id = event["response"].pop("responseId")
     trace_id = event.pop("traceId")
     assert event == {
@@ -682,6 +688,17 @@ def test_synthetic_stop_parses_as_a_clean_stop() -> None:
     assert parse_sse(synthetic_stop(ls_body())) == [Finish("STOP"), Usage()]
 
 
+def test_synthetic_stop_over_grpc_is_a_bare_response_in_one_frame() -> None:
+    body = {"model": "models/gemini-3-flash", "contents": [user("hi")]}
+    chunk = synthetic_stop(body, "gemini")
+    assert "response" not in chunk and chunk["modelVersion"] == "gemini-3-flash"
+    answer = stream_answer(GRPC_STREAM, chunk)
+    assert answer.trailers == {"grpc-status": "0"}
+    parser = GrpcResponseParser(200, answer.headers)
+    events = [*parser.feed(answer.body), *parser.close(answer.trailers)]
+    assert events == [Finish("STOP"), Usage()]
+
+
 def test_synthetic_stop_is_deterministic_per_body() -> None:
     first = synthetic_stop(ls_body())
     assert synthetic_stop(ls_body()) == first
@@ -697,10 +714,9 @@ def test_synthetic_stop_survives_what_orjson_cannot_encode() -> None:
 
 
 def test_synthetic_stop_without_a_model() -> None:
-    data = synthetic_stop({"request": {}})
-    event = orjson.loads(data.removeprefix(b"data: "))
+    event = synthetic_stop({"request": {}})
     assert "modelVersion" not in event["response"]
-    assert parse_sse(data) == [Finish("STOP"), Usage()]
+    assert parse_sse(event) == [Finish("STOP"), Usage()]
 
 
 # --- for_language_server --------------------------------------------------------------------
@@ -789,7 +805,7 @@ def test_a_call_only_chunk_keeps_an_empty_text_part() -> None:
         },
         "traceId": "55650653afd3c738",
     }
-    assert parse_sse(b"data: " + orjson.dumps(out) + b"\n\n") == [Finish("STOP")]
+    assert parse_sse(out) == [Finish("STOP")]
 
 
 def test_only_the_changed_candidate_is_copied() -> None:

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import orjson
 from mitmproxy import http
 
-from zerogravity_proxy.addons.flows import gemini_endpoint
+from zerogravity_proxy.addons.flows import gemini_endpoint, request_model
 from zerogravity_proxy.events import (
     Event,
     Finish,
@@ -40,16 +38,12 @@ from zerogravity_proxy.store.usage import Kind, UsageRecord, UsageStore
 log = logging.getLogger(__name__)
 
 MAX_TRACKED = 4096  # tallies kept per kind; beyond, the oldest is forgotten
-MAX_ENVELOPE_PARSE = 4 * 1024 * 1024  # larger Cloud Code bodies are not parsed for `model`
 MAX_REASON = 300
 
 # Our parser's own "the stream ended without a finish reason (or was empty)" error.
 TRUNCATED = "STREAM_TRUNCATED"
 NO_FINISH = "stream ended without a finish reason"
 EMPTY = "empty upstream stream"
-
-# `{"model":"…"` as the first key of a body: the envelope's model without parsing the body.
-_FIRST_KEY_MODEL = re.compile(rb'\A\s*\{\s*"model"\s*:\s*"([^"\\]{1,200})"')
 
 _CONTENT = (TextDelta, ThoughtDelta, ToolCall, Grounding)
 
@@ -290,39 +284,8 @@ class Audit:
         return tally
 
     def _new_tally(self, flow: http.HTTPFlow) -> Tally:
-        return Tally(model=self._flow_model(flow))
-
-    def _flow_model(self, flow: http.HTTPFlow) -> str | None:
-        """The model the request names: the path's (public API) or the envelope's (Cloud Code)."""
-        endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
-        if endpoint is None:
-            return None
-        if endpoint.model is not None:
-            return endpoint.model
-        try:
-            body = flow.request.get_content(strict=False)
-        except ValueError:  # an encoding mitmproxy cannot undo
-            return None
-        return envelope_model(body or b"")
+        return Tally(model=request_model(flow, self.runtime.settings.gemini_hosts))
 
     def _price_table(self) -> PriceTable:
         # The runtime rebuilds its table whenever the (already validated) settings change.
         return self._fixed_prices if self._fixed_prices is not None else self.runtime.prices
-
-
-def envelope_model(body: bytes) -> str | None:
-    """The `model` of a Cloud Code envelope, or None.
-
-    Cheap when `model` is the body's first key (our driver and the LS write it first);
-    otherwise the body is parsed, unless it is larger than MAX_ENVELOPE_PARSE.
-    """
-    if m := _FIRST_KEY_MODEL.match(body):
-        return m[1].decode("utf-8", "replace")
-    if not body or len(body) > MAX_ENVELOPE_PARSE:
-        return None
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    model = parsed.get("model") if isinstance(parsed, dict) else None
-    return model if isinstance(model, str) and model else None

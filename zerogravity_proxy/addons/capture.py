@@ -18,11 +18,17 @@ from zerogravity_proxy.addons.flows import (
     META_REFUSED,
     META_SYNTHETIC,
     gemini_endpoint,
+    streams_request,
 )
 from zerogravity_proxy.events import Event, UpstreamError, Usage
 from zerogravity_proxy.exchanges import Exchange
-from zerogravity_proxy.gemini.relay import LanguageServerRelay
-from zerogravity_proxy.gemini.response import ResponseParser
+from zerogravity_proxy.gemini.relay import GrpcLanguageServerRelay, LanguageServerRelay
+from zerogravity_proxy.gemini.response import (
+    GrpcResponseParser,
+    ResponseParser,
+    is_grpc,
+    parser_for,
+)
 from zerogravity_proxy.hooks import GeminiEventsHook, GeminiResponseEndHook, Observers
 from zerogravity_proxy.redact import redact_url
 from zerogravity_proxy.runtime import Runtime
@@ -30,6 +36,9 @@ from zerogravity_proxy.runtime import Runtime
 log = logging.getLogger(__name__)
 
 META_TAP = "zerogravity.tap"
+
+
+Relay = LanguageServerRelay | GrpcLanguageServerRelay
 
 
 class Tap:
@@ -40,10 +49,10 @@ class Tap:
     def __init__(
         self,
         flow: http.HTTPFlow,
-        parser: ResponseParser,
+        parser: ResponseParser | GrpcResponseParser,
         exchange: Exchange | None,
         observers: Observers,
-        relay: LanguageServerRelay | None = None,
+        relay: Relay | None = None,
     ) -> None:
         self.flow = flow
         self.relay = relay
@@ -84,7 +93,8 @@ class Tap:
             events = [error]
         else:
             try:
-                events = self.parser.close()
+                response = self.flow.response
+                events = self.parser.close(response.trailers if response else None)
             except Exception:
                 log.exception("stream tap failed closing %s", redact_url(self.flow.request.url))
                 events = [
@@ -120,7 +130,7 @@ class Tap:
             outcome,
             usage.prompt,
             usage.cached,
-            usage.candidates,
+            usage.candidates + usage.thoughts,  # as usage records count them
             usage.thoughts,
         )
 
@@ -131,29 +141,29 @@ class Capture:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         # Recognise the flow while its host is still the one the client asked for.
-        gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
+        if streams_request(flow, self.runtime.settings.gemini_hosts):
+            flow.request.stream = True
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None:
+            return
         endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
-        if endpoint is None or not endpoint.generates or flow.response is None:
+        if endpoint is None or not endpoint.generates:
+            if is_grpc(flow.response.headers.get("content-type")):
+                flow.response.stream = True  # never buffer a gRPC stream we do not tap
             return
         if flow.metadata.get(META_REFUSED) or flow.metadata.get(META_SYNTHETIC):
             return  # our own answer, not a Gemini response
         exchange_id = flow.metadata.get(META_EXCHANGE)
         exchange = self.runtime.exchanges.get(exchange_id) if exchange_id else None
         headers = flow.response.headers
-        parser = ResponseParser(
-            flow.response.status_code,
-            headers.get("content-type"),
-            headers.get("content-encoding"),
-        )
-        relay = None
-        if (
-            flow.metadata.get(META_LANGUAGE_SERVER)
-            and flow.response.status_code == 200
-            and headers.get("content-type", "").startswith("text/event-stream")
-        ):
-            relay = LanguageServerRelay()
+        parser = parser_for(flow.response.status_code, headers)
+        relay: Relay | None = None
+        if flow.metadata.get(META_LANGUAGE_SERVER) and flow.response.status_code == 200:
+            if isinstance(parser, GrpcResponseParser):
+                relay = GrpcLanguageServerRelay(headers.get("grpc-encoding"))
+            elif headers.get("content-type", "").startswith("text/event-stream"):
+                relay = LanguageServerRelay()
         tap = Tap(flow, parser, exchange, self.runtime.observers, relay)
         flow.metadata[META_TAP] = tap
         flow.response.stream = tap

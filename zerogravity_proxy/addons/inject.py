@@ -6,6 +6,9 @@ requests carry the cascade's conversation and trajectory ids. A matched request 
 exchange's payload, the envelope stays the originator's. A later request of a cascade whose
 exchange is already served is answered here with a finished, empty turn, so it never reaches
 Google. Everything else passes untouched.
+
+Either wire works: a gRPC request is decoded to the same REST JSON, rewritten by the same rules
+and re-encoded into one gRPC frame (gemini/wire.py); our own answers use the originator's wire.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import time
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import orjson
 from mitmproxy import http
 
 from zerogravity_proxy.addons.flows import (
@@ -35,25 +37,38 @@ from zerogravity_proxy.gemini.cascade import (
     find_marker,
     synthetic_stop,
 )
-from zerogravity_proxy.gemini.request import apply_spec
+from zerogravity_proxy.gemini.request import Endpoint, apply_spec
+from zerogravity_proxy.gemini.wire import (
+    Answer,
+    BodyError,
+    error_answer,
+    read_request,
+    stream_answer,
+    write_request,
+)
 from zerogravity_proxy.redact import redact_url
 from zerogravity_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def _refuse(flow: http.HTTPFlow, status: int, message: str) -> None:
-    body = orjson.dumps({"error": {"code": status, "message": message, "status": "ZEROGRAVITY"}})
-    flow.response = http.Response.make(status, body, {"content-type": "application/json"})
+def _respond(flow: http.HTTPFlow, answer: Answer) -> None:
+    flow.response = http.Response.make(answer.status, answer.body, answer.headers)
+    if answer.trailers is not None:
+        flow.response.trailers = http.Headers(
+            [(name.encode(), value.encode()) for name, value in answer.trailers.items()]
+        )
+
+
+def _refuse(flow: http.HTTPFlow, endpoint: Endpoint | None, status: int, message: str) -> None:
+    _respond(flow, error_answer(endpoint, status, message))
     flow.metadata[META_REFUSED] = True
 
 
-def _json_body(flow: http.HTTPFlow) -> dict[str, Any]:
-    """The request body as a JSON object; ValueError (with the reason) for anything else."""
-    body = orjson.loads(flow.request.content or b"{}")  # JSONDecodeError is a ValueError
-    if not isinstance(body, dict):
-        raise ValueError("request body is not a JSON object")
-    return body
+def _body(flow: http.HTTPFlow, endpoint: Endpoint) -> dict[str, Any]:
+    """The request as REST JSON, whichever wire it came in; BodyError with the reason."""
+    content = flow.request.get_content(strict=False) or b""
+    return read_request(content, endpoint, flow.request.headers.get("grpc-encoding"))
 
 
 class Inject:
@@ -69,23 +84,32 @@ class Inject:
             self._language_server(flow)
 
     def _tagged(self, flow: http.HTTPFlow) -> None:
-        """Our direct driver's request: the tag names the exchange."""
+        """Our direct driver's request (or a gRPC client's, as metadata): the tag names it."""
         endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)  # the tag counts
         tag = flow.request.headers.pop(TAG_HEADER)
         if endpoint is None or not endpoint.generates:
-            _refuse(flow, 400, f"tagged request to a non-generating path: {flow.request.path}")
+            path = flow.request.path
+            _refuse(flow, endpoint, 400, f"tagged request to a non-generating path: {path}")
             return
         try:
-            body = _json_body(flow)
-        except ValueError as e:
-            _refuse(flow, 400, f"originator body is not a Gemini request: {e}")
+            body = _body(flow, endpoint)
+        except BodyError as e:
+            _refuse(flow, endpoint, 400, f"originator body is not a Gemini request: {e}")
             return
         exchange = self.runtime.exchanges.take(tag, rule="tag")
         if exchange is None:
-            _refuse(flow, 409, "unknown, expired or already matched exchange")
+            _refuse(flow, endpoint, 409, "unknown, expired or already matched exchange")
             return
-        flow.request.content = orjson.dumps(apply_spec(body, endpoint.flavour, exchange.spec))
+        try:
+            content = write_request(apply_spec(body, endpoint.flavour, exchange.spec), endpoint)
+        except BodyError as e:
+            self._fail(exchange, str(e))
+            _refuse(flow, endpoint, 400, str(e))
+            return
+        flow.request.content = content
         self._claim(flow, exchange)
+        if endpoint.grpc:
+            return  # a gRPC client came through CONNECT: its own scheme and port apply
         # The driver reaches us over plain HTTP; the upstream's own scheme and port apply beyond.
         base = urlsplit(self.runtime.settings.upstream_base)
         flow.request.scheme = base.scheme
@@ -99,22 +123,21 @@ class Inject:
         our marker) and pass untouched.
         """
         endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
-        if endpoint is None or endpoint.flavour != "cloudcode":
-            return
-        if endpoint.method != "streamGenerateContent":
+        if endpoint is None or endpoint.method != "streamGenerateContent":
             return
         try:
-            body = _json_body(flow)
-        except ValueError:
+            body = _body(flow, endpoint)
+        except BodyError:
             return  # not ours to judge: it passes untouched
         exchanges = self.runtime.exchanges
-        exchange_id = find_marker(body)
+        exchange_id = find_marker(body, endpoint.flavour)
         if exchange_id is not None:
             exchange = exchanges.take(exchange_id, rule="marker")
             if exchange is None:  # a placeholder is never worth Google's quota
-                self._answer_locally(flow, body, f"stale marker for exchange {exchange_id}")
+                why = f"stale marker for exchange {exchange_id}"
+                self._answer_locally(flow, endpoint, body, why)
             else:
-                self._rewrite_for_ls(flow, body, exchange)
+                self._rewrite_for_ls(flow, endpoint, body, exchange)
             return
         owner = self.runtime.cascades.owner(cascade_keys(body))
         if owner is None:
@@ -122,27 +145,35 @@ class Inject:
         exchange_id, key = owner
         exchange = exchanges.take(exchange_id, rule=key.split(":", 1)[0])
         if exchange is not None:
-            self._rewrite_for_ls(flow, body, exchange)
+            self._rewrite_for_ls(flow, endpoint, body, exchange)
         else:
-            self._answer_locally(flow, body, f"follow-up of served exchange {exchange_id}")
+            why = f"follow-up of served exchange {exchange_id}"
+            self._answer_locally(flow, endpoint, body, why)
 
     def _rewrite_for_ls(
-        self, flow: http.HTTPFlow, body: dict[str, Any], exchange: Exchange
+        self, flow: http.HTTPFlow, endpoint: Endpoint, body: dict[str, Any], exchange: Exchange
     ) -> None:
         mode: Literal["replace", "append"] = (
             "append" if self.runtime.settings.system_prompt_mode == "append" else "replace"
         )
         try:
-            apply_ls_spec(body, exchange.spec, mode=mode)
-        except CascadeRewriteError as e:
-            exchange.deliver([UpstreamError(400, "INVALID_ARGUMENT", str(e))], time.monotonic())
-            exchange.upstream_done()
-            self._answer_locally(flow, body, f"exchange {exchange.id} cannot be sent: {e}")
+            apply_ls_spec(body, exchange.spec, mode=mode, flavour=endpoint.flavour)
+            content = write_request(body, endpoint)
+        except (CascadeRewriteError, BodyError) as e:
+            self._fail(exchange, str(e))
+            why = f"exchange {exchange.id} cannot be sent: {e}"
+            self._answer_locally(flow, endpoint, body, why)
             return
-        flow.request.content = orjson.dumps(body)
+        flow.request.content = content
         flow.metadata[META_LANGUAGE_SERVER] = True
         self.runtime.cascades.bind(cascade_keys(body), exchange.id)
         self._claim(flow, exchange)
+
+    @staticmethod
+    def _fail(exchange: Exchange, message: str) -> None:
+        """The exchange cannot be sent at all: its client gets Google's 400, nothing else."""
+        exchange.deliver([UpstreamError(400, "INVALID_ARGUMENT", message)], time.monotonic())
+        exchange.upstream_done()
 
     def _claim(self, flow: http.HTTPFlow, exchange: Exchange) -> None:
         # Our tap decodes any encoding, but identity keeps the hot path free of decompression.
@@ -155,9 +186,9 @@ class Inject:
             redact_url(flow.request.url),
         )
 
-    def _answer_locally(self, flow: http.HTTPFlow, body: dict[str, Any], why: str) -> None:
+    def _answer_locally(
+        self, flow: http.HTTPFlow, endpoint: Endpoint, body: dict[str, Any], why: str
+    ) -> None:
         log.info("answering the language server locally (%s)", why)
-        flow.response = http.Response.make(
-            200, synthetic_stop(body), {"content-type": "text/event-stream"}
-        )
+        _respond(flow, stream_answer(endpoint, synthetic_stop(body, endpoint.flavour)))
         flow.metadata[META_SYNTHETIC] = True

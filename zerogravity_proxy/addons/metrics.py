@@ -21,7 +21,6 @@ import logging
 from collections.abc import Callable
 from typing import Final
 
-import orjson
 from mitmproxy import http
 
 from zerogravity_proxy.addons.capture import META_TAP
@@ -29,8 +28,9 @@ from zerogravity_proxy.addons.flows import (
     META_EXCHANGE,
     META_REFUSED,
     META_SYNTHETIC,
-    TAG_HEADER,
     gemini_endpoint,
+    google_flow,
+    request_model,
 )
 from zerogravity_proxy.events import Event, UpstreamError, Usage
 from zerogravity_proxy.exchanges import Exchange
@@ -39,12 +39,9 @@ from zerogravity_proxy.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-META_GOOGLE: Final = "zerogravity.metrics.google"  # a Google API flow (set at requestheaders)
 META_COUNTED: Final = "zerogravity.metrics.counted"  # its kind was counted
 META_USAGE: Final = "zerogravity.metrics.usage"  # the last Usage of its response so far
 UNREACHABLE: Final = UpstreamError(502, "UPSTREAM_UNREACHABLE", "no response from the upstream")
-MAX_MODEL_SNIFF: Final = 8 * 1024 * 1024
-"""Larger Cloud Code bodies are not parsed for their model (their tokens count as `other`)."""
 
 
 def _never_raises[**P](hook: Callable[P, None]) -> Callable[P, None]:
@@ -89,13 +86,7 @@ class MetricsAddon:
     @_never_raises
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         # Before any addon redirects the flow (the upstream override rewrites its host).
-        request = flow.request
-        if (
-            request.pretty_host in self.runtime.settings.gemini_hosts
-            or TAG_HEADER in request.headers
-        ):
-            flow.metadata[META_GOOGLE] = True
-            gemini_endpoint(flow, self.runtime.settings.gemini_hosts)  # recognised while we can
+        gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
 
     @_never_raises
     def response(self, flow: http.HTTPFlow) -> None:
@@ -105,7 +96,7 @@ class MetricsAddon:
     def error(self, flow: http.HTTPFlow) -> None:
         self._count_flow(flow)
         if (
-            flow.metadata.get(META_GOOGLE)
+            self._google(flow)
             and flow.response is None
             and META_TAP not in flow.metadata
             and not flow.metadata.get(META_REFUSED)
@@ -116,7 +107,7 @@ class MetricsAddon:
 
     def _count_flow(self, flow: http.HTTPFlow) -> None:
         metadata = flow.metadata
-        if not metadata.get(META_GOOGLE) or metadata.get(META_COUNTED):
+        if not self._google(flow) or metadata.get(META_COUNTED):
             return
         metadata[META_COUNTED] = True
         self.metrics.record_flow(self._kind(flow))
@@ -130,6 +121,9 @@ class MetricsAddon:
         if metadata.get(META_EXCHANGE):
             return "rewritten"
         return "observed" if self._generates(flow) else "passed_through"
+
+    def _google(self, flow: http.HTTPFlow) -> bool:
+        return google_flow(flow, self.runtime.settings.gemini_hosts)
 
     def _generates(self, flow: http.HTTPFlow) -> bool:
         endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
@@ -157,7 +151,7 @@ class MetricsAddon:
             cost = self._cost(wire_id, usage)
             self.metrics.record_usage(exchange.spec.model, usage, "exchange", cost)
         else:
-            wire_id = self._observed_model(flow)
+            wire_id = request_model(flow, self.runtime.settings.gemini_hosts)
             self.metrics.record_usage(wire_id, usage, "observed", self._cost(wire_id, usage))
 
     @_never_raises
@@ -174,20 +168,3 @@ class MetricsAddon:
         except Exception:
             log.exception("pricing %s failed", wire_id)
             return None
-
-    def _observed_model(self, flow: http.HTTPFlow) -> str | None:
-        """The wire id of an unmatched generate call: from the path, or Cloud Code's body."""
-        endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
-        if endpoint is None:
-            return None
-        if endpoint.model is not None:
-            return endpoint.model
-        content = flow.request.raw_content
-        if not content or len(content) > MAX_MODEL_SNIFF:
-            return None
-        try:
-            body = orjson.loads(flow.request.content or b"")
-        except ValueError:  # not JSON, or an unknown content-encoding
-            return None
-        model = body.get("model") if isinstance(body, dict) else None
-        return model if isinstance(model, str) else None

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from mitmproxy import http
 
-from zerogravity_proxy.addons.flows import META_EXCHANGE
+from zerogravity_proxy.addons.flows import META_EXCHANGE, google_flow, streams_request
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.simulator import Simulator
 
@@ -40,6 +40,11 @@ class Upstream:
             else "ZEROGRAVITY_CLOUDCODE_TOKEN and ZEROGRAVITY_CLOUDCODE_PROJECT",
         )
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        # A streamed request is sent on as soon as its headers are in: redirect it now.
+        if streams_request(flow, self.runtime.settings.gemini_hosts):
+            self.request(flow)
+
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error or not flow.live:
             return
@@ -47,7 +52,7 @@ class Upstream:
         if not target:
             return
         ours = META_EXCHANGE in flow.metadata  # a matched exchange, whatever its upstream_url
-        if not ours and flow.request.pretty_host not in self.runtime.settings.gemini_hosts:
+        if not ours and not google_flow(flow, self.runtime.settings.gemini_hosts):
             return
         url = urlsplit(target)
         flow.request.scheme = url.scheme

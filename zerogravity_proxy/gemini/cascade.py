@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeIs
 
 import orjson
 
-from zerogravity_proxy.gemini.request import apply_spec, payload_of
+from zerogravity_proxy.gemini.request import Flavour, apply_spec, payload_of
 from zerogravity_proxy.gemini.spec import ExchangeSpec
 from zerogravity_proxy.gemini.thinking import thinking_config
 from zerogravity_proxy.openai.models import Family, family_of
@@ -63,14 +63,15 @@ def marker(exchange_id: str) -> str:
     return "." + text
 
 
-def find_marker(body: Mapping[str, Any]) -> str | None:
-    """The exchange id of the newest marker in the user turns of a Cloud Code body, or None.
+def find_marker(body: Mapping[str, Any], flavour: Flavour = "cloudcode") -> str | None:
+    """The exchange id of the newest marker in the user turns of a request body, or None.
 
     User turns are searched from the last one back (a reused cascade carries the markers of its
     earlier turns in its history) and, within a turn, from its last text part. Only `role: user`
     counts: the system instruction and model turns may quote anything, markers included.
+    `flavour` says where the request is: Cloud Code's `request` envelope, or the body itself.
     """
-    request = body.get("request")
+    request = body.get("request") if flavour == "cloudcode" else body
     contents = request.get("contents") if isinstance(request, Mapping) else None
     if not isinstance(contents, list):
         return None
@@ -126,9 +127,13 @@ def cascade_keys(body: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def apply_ls_spec(
-    body: dict[str, Any], spec: ExchangeSpec, *, mode: Mode = "replace"
+    body: dict[str, Any],
+    spec: ExchangeSpec,
+    *,
+    mode: Mode = "replace",
+    flavour: Flavour = "cloudcode",
 ) -> dict[str, Any]:
-    """Put the spec's payload into the LS's Cloud Code body, in place, and return the body.
+    """Put the spec's payload into the LS's body, in place, and return the body.
 
     The envelope (`project`, `model`, `requestId`, `userAgent`, `requestType`, `sessionId`,
     labels) stays the LS's, so the request still looks like the LS's own; the payload is the
@@ -142,14 +147,14 @@ def apply_ls_spec(
         raise ValueError(f"unknown system prompt mode: {mode!r}")
     _check_tools(spec.tools)
     model = body.get("model")
-    model = model if isinstance(model, str) else spec.upstream_model
+    model = model.removeprefix("models/") if isinstance(model, str) else spec.upstream_model
     family = family_of(model)
     config = _generation_config(family, model, spec.generation_config)
     tool_config = _validated(spec.tool_config, spec.tools) if family == "claude" else None
 
-    payload = payload_of(body, "cloudcode")
+    payload = payload_of(body, flavour)
     ls_system = payload.get("systemInstruction", payload.get("system_instruction"))
-    apply_spec(body, "cloudcode", spec)
+    apply_spec(body, flavour, spec)
     if mode == "append" and isinstance(ls_system, Mapping):
         payload["systemInstruction"] = _appended(ls_system, spec.system_instruction)
     if config is not None:
@@ -268,12 +273,13 @@ def _validated(tool_config: object, tools: Sequence[Any] | None) -> dict[str, An
 # --- answers for the LS -----------------------------------------------------------------------
 
 
-def synthetic_stop(body: Mapping[str, Any]) -> bytes:
-    """A complete, empty Cloud Code SSE answer for a follow-up request we do not forward.
+def synthetic_stop(body: Mapping[str, Any], flavour: Flavour = "cloudcode") -> dict[str, Any]:
+    """The one chunk of a complete, empty answer for a follow-up request we do not forward.
 
     The LS fires extra requests per turn (antigravity.md 2.3); answering them with a plain
     STOP ends its turn without spending quota. Ids are derived from the body, so a repeated
-    request gets the same answer (useful in logs and tests).
+    request gets the same answer (useful in logs and tests). Cloud Code's chunk comes in its
+    `{"response": ...}` envelope; the public API's is the response itself.
     """
     raw = hashlib.sha256(_canonical(body)).digest()
     response: dict[str, Any] = {
@@ -284,10 +290,11 @@ def synthetic_stop(body: Mapping[str, Any]) -> bytes:
     }
     model = body.get("model")
     if isinstance(model, str):
-        response["modelVersion"] = model
+        response["modelVersion"] = model.removeprefix("models/")
     response["responseId"] = base64.urlsafe_b64encode(raw[:16]).rstrip(b"=").decode()
-    event = {"response": response, "traceId": raw[16:24].hex()}
-    return b"data: " + orjson.dumps(event) + b"\n\n"
+    if flavour == "gemini":
+        return response
+    return {"response": response, "traceId": raw[16:24].hex()}
 
 
 def for_language_server(chunk: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -74,6 +74,13 @@ class ChunkInterpreter:
             return self._candidate(first) if isinstance(first, Mapping) else []
         return self._prompt_feedback(body.get("promptFeedback"))
 
+    def fail(self, error: UpstreamError) -> list[Event]:
+        """An error reported beside the chunks (gRPC trailers): it ends the stream like one."""
+        if self._failed:
+            return []
+        self._failed = True
+        return [error]
+
     def close(self) -> list[Event]:
         """The final `Usage`, and a `STREAM_TRUNCATED` error if the stream never ended."""
         events: list[Event] = []

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from zerogravity_proxy.gemini.protojson import grpc_method
 from zerogravity_proxy.gemini.spec import ExchangeSpec
 
 Flavour = Literal["gemini", "cloudcode"]
@@ -35,7 +36,8 @@ _PAYLOAD = {
 class Endpoint:
     flavour: Flavour
     method: str
-    model: str | None  # from the path (public API); Cloud Code carries it in the body
+    model: str | None  # from the path (public REST API); Cloud Code and gRPC carry it in the body
+    grpc: bool = False  # protobuf messages in gRPC frames, not JSON
 
     @property
     def generates(self) -> bool:
@@ -43,8 +45,14 @@ class Endpoint:
 
 
 def recognise(path: str) -> Endpoint | None:
-    """The Gemini endpoint a request path addresses, or None for anything else."""
+    """The Gemini endpoint a request path addresses, or None for anything else.
+
+    gRPC methods come in REST spelling (`StreamGenerateContent` → `streamGenerateContent`), so
+    every rule about methods holds for both wires.
+    """
     path = path.split("?", 1)[0]
+    if grpc := grpc_method(path):
+        return Endpoint("gemini", grpc[1], None, grpc=True)
     if m := _CLOUDCODE.match(path):
         return Endpoint("cloudcode", m["method"], None)
     if m := _PUBLIC.match(path):

@@ -19,11 +19,14 @@ import zstandard
 
 from zerogravity_proxy.events import Event, UpstreamError
 from zerogravity_proxy.gemini.errors import DEFAULT_MAX_EVENT_SIZE, DecodeError, parse_error
+from zerogravity_proxy.gemini.grpc import GrpcMessageDecoder, status_error
 from zerogravity_proxy.gemini.interpret import ChunkInterpreter, new_call_id
 from zerogravity_proxy.gemini.jsonstream import JSONArrayDecoder
+from zerogravity_proxy.gemini.protojson import ProtoMappingError, response_to_json
 from zerogravity_proxy.gemini.sse import SSEDecoder
 
 DEFAULT_MAX_ERROR_BODY = 1024 * 1024
+GRPC_TYPES = frozenset({"application/grpc", "application/grpc+proto"})
 
 _FAILURES = (DecodeError, orjson.JSONDecodeError, zlib.error, brotli.error, zstandard.ZstdError)
 
@@ -102,7 +105,8 @@ class ResponseParser:
             events.append(self._fail(exc))
         return events
 
-    def close(self) -> list[Event]:
+    def close(self, trailers: Mapping[str, str] | None = None) -> list[Event]:
+        """End of the body; `trailers` are for gRPC's sake (a JSON body has none)."""
         if self._inert:
             return []
         self._inert = True
@@ -146,6 +150,83 @@ class ResponseParser:
         return UpstreamError(502, "UPSTREAM_PROTOCOL_ERROR", f"{what}: {exc}"[:300])
 
 
+class GrpcResponseParser:
+    """The gRPC twin of `ResponseParser`: framed protobuf messages in, the same events out.
+
+    Each `GenerateContentResponse` becomes the REST chunk it maps to and goes through the same
+    interpreter. The outcome comes last, in the trailers (or, for a trailers-only answer, in
+    the headers): `close(trailers)` turns a non-zero `grpc-status` into Google's error. A
+    non-200 HTTP status is not gRPC at all (a proxy or front end answered) and is read like a
+    JSON error body.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        new_call_id: Callable[[], str] = new_call_id,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_error_body: int = DEFAULT_MAX_ERROR_BODY,
+    ) -> None:
+        self._status = status
+        self._headers = headers
+        self._decoder = GrpcMessageDecoder(headers.get("grpc-encoding"), max_event_size)
+        self._interpreter = ChunkInterpreter(new_call_id)
+        self._error_body = bytearray()
+        self._error_room = max_error_body
+        self._inert = False
+
+    @property
+    def finished(self) -> bool:
+        return self._inert or self._interpreter.finished
+
+    def feed(self, data: bytes) -> list[Event]:
+        if self._inert or not data or self._interpreter.failed:
+            return []
+        if self._status != 200:
+            kept = data[: self._error_room]
+            self._error_body += kept
+            self._error_room -= len(kept)
+            return []
+        events: list[Event] = []
+        try:
+            for message in self._decoder.feed(data):
+                events += self._interpreter.feed(response_to_json(message))
+        except (DecodeError, ProtoMappingError) as exc:
+            self._inert = True
+            what = f"malformed gRPC response: {exc}"[:300]
+            events += self._interpreter.fail(UpstreamError(502, "UPSTREAM_PROTOCOL_ERROR", what))
+        return events
+
+    def close(self, trailers: Mapping[str, str] | None = None) -> list[Event]:
+        """End of the response; `trailers` are the response's trailers, if any came."""
+        if self._inert:
+            return []
+        self._inert = True
+        if self._status != 200:
+            return [parse_error(self._status, bytes(self._error_body))]
+        events: list[Event] = []
+        with contextlib.suppress(DecodeError):  # a message cut off by EOF: a truncation
+            self._decoder.close()
+        source = trailers if trailers and "grpc-status" in trailers else self._headers
+        status = source.get("grpc-status")
+        if status is not None and status.strip() != "0":
+            error = status_error(
+                status, source.get("grpc-message"), source.get("grpc-status-details-bin")
+            )
+            if error is not None:
+                events += self._interpreter.fail(error)
+        return events + self._interpreter.close()
+
+
+def parser_for(status: int, headers: Mapping[str, str]) -> ResponseParser | GrpcResponseParser:
+    """The parser for a response: gRPC by its content type, JSON or SSE otherwise."""
+    if is_grpc(headers.get("content-type")):
+        return GrpcResponseParser(status, headers)
+    return ResponseParser(status, headers.get("content-type"), headers.get("content-encoding"))
+
+
 def _chunks(payload: Any) -> Sequence[Mapping[str, Any]]:
     """A payload is one chunk object, or (Cloud Code error bodies) an array of them."""
     if isinstance(payload, Mapping):
@@ -153,6 +234,10 @@ def _chunks(payload: Any) -> Sequence[Mapping[str, Any]]:
     if isinstance(payload, list) and all(isinstance(item, Mapping) for item in payload):
         return payload
     raise DecodeError("payload is not a JSON object")
+
+
+def is_grpc(content_type: str | None) -> bool:
+    return _media_type(content_type) in GRPC_TYPES
 
 
 def _media_type(content_type: str | None) -> str:

@@ -52,6 +52,11 @@ def thinking_config(family: Family, effort: str | None, *, model: str) -> dict[s
     return _budget(family, effort, name)
 
 
+def level_budget(level: object) -> int | None:
+    """The token budget a Gemini 3 level stands for (the same table as efforts), or None."""
+    return _BUDGETS.get(level.lower()) if isinstance(level, str) else None
+
+
 def _level(effort: str, model: str) -> dict[str, Any]:
     if effort in ("none", "minimal"):
         level = "minimal" if "flash" in model else "low"
