@@ -2,9 +2,11 @@
 
 It serves the LS's Connect API (JSON) over HTTPS with a CSRF token and, for each user message,
 talks to Cloud Code the way the documented LS does (through a proxy, with its own envelope,
-system prompt and tools), recording every answer byte for byte. `LanguageServerStandIn` runs
-in-process; `python -m tests.ls_standin` runs it as a process. The pure parts (envelope, SSE
-reading, tool dispatch) are exported for unit tests.
+system prompt and tools), recording every answer byte for byte. With `wire="grpc"`
+(`--wire grpc`) a turn is instead one public-API `StreamGenerateContent` call made with Google's
+own gRPC client (grpc_wire.py). `LanguageServerStandIn` runs in-process; `python -m
+tests.ls_standin` runs it as a process. The pure parts (envelope, SSE reading, tool dispatch)
+are exported for unit tests.
 """
 
 from .envelope import (
@@ -18,6 +20,7 @@ from .envelope import (
     user_input_text,
     wire_model,
 )
+from .grpc_wire import GRPC_PATH, grpc_environment, public_request
 from .prompt import FUNCTION_DECLARATIONS, OWN_TOOLS, SYSTEM_PROMPT
 from .server import CSRF_HEADER, SERVICE, ConnectError, LanguageServerStandIn
 from .sse import SseDecoder, StreamResult, read_sse, replay_parts
@@ -27,6 +30,7 @@ from .turn import ls_directives
 __all__ = [
     "CSRF_HEADER",
     "FUNCTION_DECLARATIONS",
+    "GRPC_PATH",
     "OWN_TOOLS",
     "SERVICE",
     "SYSTEM_PROMPT",
@@ -41,7 +45,9 @@ __all__ = [
     "canned_result",
     "decide_tools",
     "followup_contents",
+    "grpc_environment",
     "ls_directives",
+    "public_request",
     "read_sse",
     "replay_parts",
     "request_id",

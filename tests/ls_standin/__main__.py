@@ -3,6 +3,10 @@
 The ready file gets `{"port", "csrf_token", "pid", "base_url", "cert_pem"}` once listening.
 `--server_port` and `--csrf_token` (the real LS's flag names) fix the port and token so that
 discovery code can find them in /proc/<pid>/cmdline.
+
+`--wire grpc` makes each turn one public-API `StreamGenerateContent` gRPC call; grpc takes its
+proxy and trust from the environment, so `--proxy` and `--ca` become `https_proxy` and
+`GRPC_DEFAULT_SSL_ROOTS_FILE_PATH` before anything uses grpc.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from pathlib import Path
 
 import orjson
 
-from .config import DEFAULT_CLOUDCODE_HOST
+from .config import DEFAULT_CLOUDCODE_HOST, WIRES
+from .grpc_wire import grpc_environment
 from .server import LanguageServerStandIn
 
 
@@ -37,6 +42,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--turn-timeout", type=float, default=30.0)
     parser.add_argument("--project", default="standin-project-1")
     parser.add_argument("--no-gzip", action="store_true", help="send Accept-Encoding: identity")
+    parser.add_argument(
+        "--wire",
+        choices=WIRES,
+        default="json",
+        help="json: Cloud Code over HTTPS (default); grpc: the public API's StreamGenerateContent",
+    )
     return parser.parse_args(argv)
 
 
@@ -67,6 +78,7 @@ async def _serve(args: argparse.Namespace) -> None:
         parallel_followup=args.parallel_followup,
         turn_timeout=args.turn_timeout,
         accept_gzip=not args.no_gzip,
+        wire=args.wire,
     )
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -83,7 +95,10 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    asyncio.run(_serve(_arguments(argv)))
+    args = _arguments(argv)
+    if args.wire == "grpc":
+        grpc_environment(args.proxy, args.ca)
+    asyncio.run(_serve(args))
 
 
 if __name__ == "__main__":

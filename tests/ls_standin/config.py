@@ -6,10 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from .envelope import DEFAULT_PROJECT
 
 DEFAULT_CLOUDCODE_HOST = "daily-cloudcode-pa.googleapis.com"
+
+Wire = Literal["json", "grpc"]
+"""How a turn asks for its generation: Cloud Code JSON (SSE), or the public API over gRPC."""
+WIRES: tuple[Wire, ...] = ("json", "grpc")
 
 
 def local_now() -> datetime:
@@ -29,6 +34,7 @@ class StandInConfig:
     turn_timeout: float = 30.0
     accept_gzip: bool = True
     max_tool_rounds: int = 8
+    wire: Wire = "json"
     clock: Callable[[], datetime] = field(default=local_now)
 
     @property

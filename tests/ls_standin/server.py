@@ -21,8 +21,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .config import DEFAULT_CLOUDCODE_HOST, StandInConfig, local_now
+from .config import DEFAULT_CLOUDCODE_HOST, StandInConfig, Wire, local_now
 from .envelope import DEFAULT_PROJECT, session_id_for
+from .grpc_wire import GrpcGeneration
 from .state import CANCELLED, JSON, RUNNING, Cascade, Turn
 from .tls import client_context, self_signed_certificate, server_context
 from .turn import TurnRunner
@@ -77,7 +78,10 @@ class LanguageServerStandIn:
     simulator). `host`/`port`: where the API listens (0: any free port). `csrf_token`: fixed
     token (None: a random one). `parallel_followup`: every turn fires one extra concurrent
     request. `turn_timeout`: seconds one Cloud Code request may take before the turn is hung.
-    `accept_gzip`: send `Accept-Encoding: gzip` as Go's HTTP client does.
+    `accept_gzip`: send `Accept-Encoding: gzip` as Go's HTTP client does. `wire`: `json`
+    (Cloud Code over HTTPS) or `grpc` (each turn is one public-API `StreamGenerateContent`
+    call with Google's gRPC client, which reads its proxy and CA from the environment, see
+    `grpc_wire.grpc_environment`; `proxy`, `ca_file` and `parallel_followup` do not apply).
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class LanguageServerStandIn:
         turn_timeout: float = 30.0,
         accept_gzip: bool = True,
         max_tool_rounds: int = 8,
+        wire: Wire = "json",
         clock: Callable[[], datetime] = local_now,
     ) -> None:
         self.config = StandInConfig(
@@ -107,6 +112,7 @@ class LanguageServerStandIn:
             turn_timeout=turn_timeout,
             accept_gzip=accept_gzip,
             max_tool_rounds=max_tool_rounds,
+            wire=wire,
             clock=clock,
         )
         self.host = host
@@ -115,6 +121,7 @@ class LanguageServerStandIn:
         self.cert_pem, self._key_pem = self_signed_certificate()
         self.cascades: dict[str, Cascade] = {}
         self.upstream = Upstream(self.config)
+        self.grpc = GrpcGeneration(self.config) if wire == "grpc" else None
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self._methods: dict[str, Handler] = {
@@ -133,6 +140,8 @@ class LanguageServerStandIn:
         if self._runner is not None:
             raise RuntimeError("the stand-in is already running")
         await self.upstream.open()
+        if self.grpc is not None:
+            await self.grpc.open()
         runner = web.AppRunner(self._app(), handler_cancellation=True, access_log=None)
         await runner.setup()
         try:
@@ -140,7 +149,7 @@ class LanguageServerStandIn:
             await web.TCPSite(runner, self.host, self.port, ssl_context=context).start()
         except BaseException:
             await runner.cleanup()
-            await self.upstream.close()
+            await self._close_clients()
             raise
         self._runner = runner
         self.port = int(runner.addresses[0][1])
@@ -157,7 +166,12 @@ class LanguageServerStandIn:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        await self._close_clients()
+
+    async def _close_clients(self) -> None:
         await self.upstream.close()
+        if self.grpc is not None:
+            await self.grpc.close()
 
     async def __aenter__(self) -> LanguageServerStandIn:
         await self.start()
@@ -226,7 +240,7 @@ class LanguageServerStandIn:
             raise ConnectError("invalid_argument", "model not found")
         turn = Turn(index=len(cascade.turns), message_text=text, model_enum=model, parallel=False)
         cascade.turns.append(turn)
-        runner = TurnRunner(self.upstream, self.config, cascade, turn)
+        runner = TurnRunner(self.upstream, self.config, cascade, turn, self.grpc)
         task = asyncio.get_running_loop().create_task(runner.run())
         turn.task = task
         self._tasks.add(task)

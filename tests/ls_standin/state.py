@@ -31,7 +31,7 @@ def user_input_step(text: str) -> JSON:
     }
 
 
-def planner_step(step: int, request_id: str) -> JSON:
+def planner_step(step: int, request_id: str | None) -> JSON:
     return {
         "type": STEP_PLANNER_RESPONSE,
         "status": STATUS_RUNNING,
@@ -61,7 +61,12 @@ def error_step(message: str) -> JSON:
 
 @dataclass(slots=True)
 class RequestRecord:
-    """One HTTP request to Cloud Code and, byte for byte, the answer it got."""
+    """One HTTP request to Cloud Code and, byte for byte, the answer it got.
+
+    A gRPC call (`wire_format == "grpc"`) has no HTTP status: it records the messages it
+    received as REST JSON and its final gRPC status (`OK` or the code's name, with the status
+    message).
+    """
 
     index: int
     turn: int
@@ -81,9 +86,13 @@ class RequestRecord:
     error: str | None = None
     finish_reason: str | None = None
     function_calls: list[str] = field(default_factory=list)
+    wire_format: str = "json"
+    grpc_status: str | None = None
+    grpc_message: str | None = None
+    messages: list[JSON] = field(default_factory=list)
 
     def summary(self) -> JSON:
-        return {
+        summary: JSON = {
             "index": self.index,
             "turn": self.turn,
             "kind": self.kind,
@@ -105,6 +114,14 @@ class RequestRecord:
             "finish_reason": self.finish_reason,
             "function_calls": list(self.function_calls),
         }
+        if self.wire_format == "grpc":
+            summary.update(
+                wire_format="grpc",
+                grpc_status=self.grpc_status,
+                grpc_message=self.grpc_message,
+                messages=self.messages,
+            )
+        return summary
 
     def raw(self) -> JSON:
         return {

@@ -3,6 +3,10 @@
 fetchAvailableModels; the main streamGenerateContent (plus, if asked, one concurrent extra
 request for the same cascade); a follow-up per round of the LS's own tools; then the title
 and metrics housekeeping calls. How it ended is recorded on the turn.
+
+On the gRPC wire a turn is one `StreamGenerateContent` call and nothing else: no housekeeping
+(those are Cloud Code calls), no parallel request (a public request carries no cascade ids to
+match it by) and no tool loop (the proxy hides function calls from the LS anyway).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from .envelope import (
     user_content,
     wire_model,
 )
+from .grpc_wire import GRPC_PATH, GrpcGeneration, public_request
 from .sse import SseDecoder, StreamResult, replay_parts
 from .state import (
     CANCELLED,
@@ -75,9 +80,15 @@ class TurnRunner:
     """Runs one turn; `run()` is the task body and always settles the turn."""
 
     def __init__(
-        self, upstream: Upstream, config: StandInConfig, cascade: Cascade, turn: Turn
+        self,
+        upstream: Upstream,
+        config: StandInConfig,
+        cascade: Cascade,
+        turn: Turn,
+        grpc: GrpcGeneration | None = None,
     ) -> None:
         self.upstream = upstream
+        self.grpc = grpc
         self.config = config
         self.cascade = cascade
         self.turn = turn
@@ -107,6 +118,8 @@ class TurnRunner:
             directives = ls_directives(turn.message_text)
         except (UnknownModelError, ValueError) as exc:
             return self._fail(str(exc))
+        if self.grpc is not None:
+            return await self._grpc_turn(self.grpc)
         turn.parallel = self.config.parallel_followup or "followup" in directives
         fetch = await self._call(
             "fetchAvailableModels", FETCH_MODELS_PATH, fetch_models_body(self.config.project)
@@ -161,6 +174,34 @@ class TurnRunner:
             contents = [*contents, *exchange]
             turn_contents.extend(exchange)
         return (ERROR, f"more than {self.config.max_tool_rounds} tool rounds"), turn_contents
+
+    async def _grpc_turn(self, grpc: GrpcGeneration) -> Outcome:
+        """The whole turn on the gRPC wire: one call, read to its status."""
+        cascade = self.cascade
+        user = user_content(self.turn.message_text, self.config.clock())
+        step = cascade.allocate_step()
+        request = public_request(self.turn.model_enum, [*cascade.history, user])
+        record = self._record("main", GRPC_PATH, request, step)
+        record.wire_format = "grpc"
+        planner = planner_step(step, None)
+        cascade.steps.append(planner)
+        result = StreamResult()
+        await grpc.stream(record, request, lambda chunk: result.feed(orjson.dumps(chunk)))
+        record.finish_reason = result.finish_reason
+        record.function_calls = [str(call.get("name", "")) for call in result.calls]
+        failure = self._grpc_failure(record, result)
+        self._fill_planner(planner, result, failure is None)
+        if failure is None:
+            unknown = decide_tools(result.calls).unknown
+            if unknown is not None:
+                self.turn.received_unknown_tool = unknown
+                failure = ERROR, f"the model called a tool the LS does not have: {unknown}"
+        if failure is not None:
+            cascade.history.append(user)
+            return self._fail(failure[1], failure[0])
+        parts = replay_parts(result.parts)
+        cascade.history.extend([user, {"role": "model", "parts": parts}] if parts else [user])
+        return IDLE, None
 
     def _envelope(self, contents: list[JSON], step: int) -> JSON:
         return build_envelope(
@@ -273,6 +314,17 @@ class TurnRunner:
         if record.status != 200:
             body = bytes(record.body[:300]).decode(errors="replace")
             return ERROR, f"HTTP {record.status}: {body}"
+        failure = result.failure
+        return None if failure is None else (ERROR, failure)
+
+    @staticmethod
+    def _grpc_failure(record: RequestRecord, result: StreamResult) -> Outcome | None:
+        if record.timed_out:
+            return HUNG, record.error
+        if record.error is not None:
+            return ERROR, record.error
+        if record.grpc_status != "OK":
+            return ERROR, f"gRPC {record.grpc_status}: {record.grpc_message}"
         failure = result.failure
         return None if failure is None else (ERROR, failure)
 
