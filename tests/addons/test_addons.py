@@ -254,14 +254,6 @@ async def rig() -> AsyncIterator[Rig]:
         yield r
 
 
-@pytest.fixture
-def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """mitmproxy swallows addon exceptions into ERROR logs: fail the test on any."""
-    yield
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors == []
-
-
 # --- Inject ---------------------------------------------------------------------------------
 
 
