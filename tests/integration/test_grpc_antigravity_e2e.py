@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import openai
 import orjson
@@ -213,6 +213,25 @@ def test_parameters_mapped_for_a_budget_model(
     assert config["maxOutputTokens"] == 3000
     assert config["temperature"] == pytest.approx(0.5)
     assert call["request"]["toolConfig"]["functionCallingConfig"]["mode"] == "VALIDATED"
+    assert completion.choices[0].message.content == sent_text(call)
+    [cascade] = new_cascades(rig, fresh)
+    assert_ls_turn(cascade, "idle")
+
+
+@pytest.mark.parametrize(("effort", "budget"), [("low", 1024), ("high", 24576)])
+def test_gemini_3_effort_travels_as_a_budget(
+    client: openai.OpenAI, rig: Rig, fresh: set[str], effort: Literal["low", "high"], budget: int
+) -> None:
+    """Google's public protobuf has no thinkingLevel: Gemini 3 gets the budget the level means."""
+    completion = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Think over gRPC"}],
+        reasoning_effort=effort,
+    )
+    [call] = calls(rig)
+    assert_ls_envelope(call, MODEL)
+    thinking = call["request"]["generationConfig"]["thinkingConfig"]
+    assert thinking == {"includeThoughts": True, "thinkingBudget": budget}
     assert completion.choices[0].message.content == sent_text(call)
     [cascade] = new_cascades(rig, fresh)
     assert_ls_turn(cascade, "idle")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+from google.ai.generativelanguage_v1beta import types as g
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -401,6 +402,21 @@ def test_request_fields_unknown_to_our_schema_are_refused() -> None:
         protojson.request_to_json(varint(99 << 3) + b"\x01")
 
 
+def test_request_fields_unknown_to_our_schema_are_dropped_when_not_strict() -> None:
+    thinking = (
+        pb.ThinkingConfig(include_thoughts=True).SerializeToString() + varint(4 << 3) + b"\x02"
+    )
+    data = length_delimited(1, b"models/m") + length_delimited(4, length_delimited(22, thinking))
+    expected = {
+        "model": "models/m",
+        "generationConfig": {"thinkingConfig": {"includeThoughts": True}},
+    }
+    assert protojson.request_to_json(data, strict=False) == expected
+    assert protojson.request_to_json(data + varint(99 << 3) + b"\x01", strict=False) == expected
+    with pytest.raises(protojson.ProtoMappingError, match="not a valid GenerateContentRequest"):
+        protojson.request_to_json(b"\xff\xff\xff", strict=False)  # corrupt is still corrupt
+
+
 def test_response_fields_unknown_to_our_schema_are_dropped() -> None:
     data = protojson.response_from_json({"modelVersion": "m"}) + varint(99 << 3) + b"\x01"
     assert protojson.response_to_json(data) == {"modelVersion": "m"}
@@ -582,6 +598,116 @@ def test_request_round_trip(contents: list[JSON], generation: JSON) -> None:
         "generationConfig": generation,
     }
     assert round_trip(body) == body
+
+
+# --- model_of -------------------------------------------------------------------------------
+
+
+def google_request(**fields: Any) -> bytes:
+    """A GenerateContentRequest serialized by Google's own client library."""
+    message = g.GenerateContentRequest(**fields)
+    data: bytes = type(message).serialize(message)
+    return data
+
+
+FULL_GOOGLE_REQUEST: dict[str, Any] = {
+    "contents": [
+        g.Content(role="user", parts=[g.Part(text="What is 2+2?")]),
+        g.Content(
+            role="model",
+            parts=[g.Part(function_call=g.FunctionCall(name="calc", args={"expr": "2+2"}))],
+        ),
+    ],
+    "system_instruction": g.Content(parts=[g.Part(text="Be brief.")]),
+    "tools": [g.Tool(function_declarations=[g.FunctionDeclaration(name="calc")])],
+    "tool_config": g.ToolConfig(
+        function_calling_config=g.FunctionCallingConfig(mode=g.FunctionCallingConfig.Mode.ANY)
+    ),
+    "safety_settings": [
+        g.SafetySetting(
+            category=g.HarmCategory.HARM_CATEGORY_HARASSMENT,
+            threshold=g.SafetySetting.HarmBlockThreshold.BLOCK_NONE,
+        )
+    ],
+    "generation_config": g.GenerationConfig(temperature=0.5, max_output_tokens=64),
+    "cached_content": "cachedContents/abc",
+}
+
+
+@pytest.mark.parametrize(
+    "model", ["models/gemini-2.5-pro", "gemini-3-flash", "models/" + "x" * 200, "é" * 9000]
+)
+def test_model_of_a_request_serialized_by_google(model: str) -> None:
+    data = google_request(model=model, **FULL_GOOGLE_REQUEST)
+    assert data[:1] == b"\x0a"  # model is field 1: it comes first
+    assert len(model.encode()) < 128 or data[1] & 0x80  # a length of two bytes or more
+    assert protojson.model_of(data) == model
+
+
+@pytest.mark.parametrize("model", ["models/gemini-2.5-flash", "models/" + "m" * 130])
+def test_model_of_a_request_serialized_by_us(model: str) -> None:
+    body = request_body(chat_spec("gemini-2.5-flash"))
+    data = protojson.request_from_json({**body, "model": model})
+    assert protojson.model_of(data) == model
+    built = pb.GenerateContentRequest(model=model, cached_content="c")
+    built.contents.add(role="user").parts.add(text="hi")
+    assert protojson.model_of(built.SerializeToString()) == model
+
+
+def test_model_of_a_request_with_fields_our_schema_lacks() -> None:
+    data = google_request(model="models/m", contents=[g.Content(parts=[g.Part(text="x")])])
+    assert protojson.model_of(data + varint(99 << 3) + b"\x01") == "models/m"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        google_request(contents=[g.Content(parts=[g.Part(text="no model")])]),
+        google_request(model=""),  # an empty model is not written at all
+        b"\x0a\x00",  # ...or written empty
+        length_delimited(1, b"models/m")[:-1],  # truncated inside the model
+        length_delimited(1, b"models/" + b"m" * 200)[:2],  # truncated inside the length
+        b"\x0a",  # a tag alone
+        b"\x0a\xff\xff\xff\xff\xff\xff\x01m",  # a length that never ends
+        length_delimited(1, b"models/\xff\xfe"),  # not UTF-8
+        length_delimited(2, b"models/m"),  # field 2 first
+        varint(1 << 3) + b"\x07",  # field 1, but a varint
+        length_delimited(4, b"") + length_delimited(1, b"models/m"),  # model not first
+    ],
+)
+def test_model_of_is_none_without_a_leading_model(data: bytes) -> None:
+    assert protojson.model_of(data) is None
+
+
+@given(st.binary(max_size=300))
+def test_model_of_never_raises(data: bytes) -> None:
+    model = protojson.model_of(data)
+    assert model is None or (isinstance(model, str) and model)
+
+
+@given(
+    TEXT,
+    st.lists(st.lists(TEXT, min_size=1, max_size=3), max_size=3),
+    st.sampled_from([None, 0.5, 1.0]),
+)
+def test_model_of_is_what_protobuf_reads(
+    model: str, contents: list[list[str]], temperature: float | None
+) -> None:
+    request = pb.GenerateContentRequest(model=model)
+    for texts in contents:
+        content = request.contents.add(role="user")
+        for text in texts:
+            content.parts.add(text=text)
+    if temperature is not None:
+        request.generation_config.temperature = temperature
+    data = request.SerializeToString()
+    assert protojson.model_of(data) == (pb.GenerateContentRequest.FromString(data).model or None)
+    google = google_request(
+        model=model,
+        contents=[g.Content(role="user", parts=[g.Part(text=t) for t in ts]) for ts in contents],
+    )
+    assert protojson.model_of(google) == (model or None)
 
 
 # --- the interpreter sees the same chunks ---------------------------------------------------

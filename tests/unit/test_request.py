@@ -93,6 +93,57 @@ def test_recognise_other_paths(path: str) -> None:
     assert recognise(path) is None
 
 
+GRPC_SERVICE = "/google.ai.generativelanguage.{}.GenerativeService/{}"
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta", "v1alpha"])
+@pytest.mark.parametrize(
+    ("rpc", "method", "generates"),
+    [
+        ("StreamGenerateContent", "streamGenerateContent", True),
+        ("GenerateContent", "generateContent", True),
+        ("CountTokens", "countTokens", False),
+        ("EmbedContent", "embedContent", False),
+        ("BatchEmbedContents", "batchEmbedContents", False),
+        ("GenerateAnswer", "generateAnswer", False),
+        ("BidiGenerateContent", "bidiGenerateContent", False),
+    ],
+)
+def test_recognise_grpc_methods(version: str, rpc: str, method: str, generates: bool) -> None:
+    """gRPC methods in REST spelling: every rule about REST methods holds for them."""
+    endpoint = recognise(GRPC_SERVICE.format(version, rpc))
+    assert endpoint == Endpoint("gemini", method, None, grpc=True)
+    assert endpoint.generates is generates
+    # The same method over REST is the same endpoint but for the wire and the path's model.
+    rest = recognise(f"/{version}/models/gemini-2.5-flash:{method}")
+    assert rest == Endpoint("gemini", method, "gemini-2.5-flash")
+    assert not rest.grpc
+
+
+def test_recognise_grpc_ignores_a_query() -> None:
+    path = GRPC_SERVICE.format("v1beta", "StreamGenerateContent") + "?x=1"
+    assert recognise(path) == Endpoint("gemini", "streamGenerateContent", None, grpc=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        GRPC_SERVICE.format("v1beta", "streamGenerateContent"),  # REST spelling is not an RPC
+        GRPC_SERVICE.format("v1beta", "ListModels"),
+        GRPC_SERVICE.format("v2", "GenerateContent"),
+        GRPC_SERVICE.format("v1beta", "GenerateContent/extra"),
+        GRPC_SERVICE.format("v1beta", ""),
+        "/google.ai.generativelanguage.v1beta.ModelService/GetModel",
+        "/google.ai.generativelanguage.v1beta.GenerativeService",
+        "/google.cloud.aiplatform.v1.PredictionService/StreamGenerateContent",
+        "/grpc.health.v1.Health/Check",
+        "/x" + GRPC_SERVICE.format("v1beta", "GenerateContent"),
+    ],
+)
+def test_recognise_other_grpc_services(path: str) -> None:
+    assert recognise(path) is None
+
+
 # --- apply_spec -----------------------------------------------------------------------------
 
 CONTENTS: list[JSON] = [{"role": "user", "parts": [{"text": "What is 2+2?"}]}]

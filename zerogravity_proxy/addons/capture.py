@@ -44,7 +44,17 @@ Relay = LanguageServerRelay | GrpcLanguageServerRelay
 class Tap:
     """The `flow.response.stream` callable of one Gemini response."""
 
-    __slots__ = ("closed", "exchange", "failure", "flow", "observers", "parser", "relay", "usage")
+    __slots__ = (
+        "closed",
+        "exchange",
+        "failure",
+        "flow",
+        "observers",
+        "parser",
+        "relay",
+        "usage",
+        "withheld",
+    )
 
     def __init__(
         self,
@@ -60,12 +70,13 @@ class Tap:
         self.exchange = exchange
         self.observers = observers
         self.closed = False
+        self.withheld = False  # the relay failed: the LS gets nothing more
         self.usage: Usage | None = None
         self.failure: UpstreamError | None = None
 
     def __call__(self, data: bytes) -> bytes:
         if self.closed:
-            return data
+            return b"" if self.withheld else data
         try:
             if data:
                 self._dispatch(self.parser.feed(data))
@@ -81,6 +92,9 @@ class Tap:
             self.close(
                 UpstreamError(502, "TAP_FAILED", "internal error while parsing the response")
             )
+            if self.relay is not None:  # unvetted bytes could carry a call for the client's tool
+                self.withheld = True
+                return b""
         return data
 
     def close(self, error: UpstreamError | None = None) -> None:
@@ -157,13 +171,15 @@ class Capture:
         exchange_id = flow.metadata.get(META_EXCHANGE)
         exchange = self.runtime.exchanges.get(exchange_id) if exchange_id else None
         headers = flow.response.headers
-        parser = parser_for(flow.response.status_code, headers)
+        parser = parser_for(flow.response.status_code, headers, grpc=endpoint.grpc)
         relay: Relay | None = None
         if flow.metadata.get(META_LANGUAGE_SERVER) and flow.response.status_code == 200:
             if isinstance(parser, GrpcResponseParser):
                 relay = GrpcLanguageServerRelay(headers.get("grpc-encoding"))
             elif headers.get("content-type", "").startswith("text/event-stream"):
                 relay = LanguageServerRelay()
+            if relay is not None:
+                headers.pop("content-length", None)  # the relay changes the body's length
         tap = Tap(flow, parser, exchange, self.runtime.observers, relay)
         flow.metadata[META_TAP] = tap
         flow.response.stream = tap

@@ -8,9 +8,10 @@ from collections.abc import Collection
 import orjson
 from mitmproxy import http
 
+from zerogravity_proxy.gemini.protojson import model_of
 from zerogravity_proxy.gemini.request import Endpoint, recognise
 from zerogravity_proxy.gemini.response import is_grpc
-from zerogravity_proxy.gemini.wire import BodyError, read_request
+from zerogravity_proxy.gemini.wire import BodyError, grpc_message
 
 # The direct driver's tag. The inject addon strips it before the request leaves.
 TAG_HEADER = "x-zerogravity-exchange"
@@ -42,8 +43,11 @@ def google_flow(flow: http.HTTPFlow, hosts: Collection[str]) -> bool:
 def streams_request(flow: http.HTTPFlow, hosts: Collection[str]) -> bool:
     """A gRPC call we never rewrite: its request streams, as client-streaming and bidi calls
     need. Known at `requestheaders`, when mitmproxy decides whether to buffer the body."""
-    if not is_grpc(flow.request.headers.get("content-type")):
-        return False
+    headers = flow.request.headers
+    if flow.response is not None or not is_grpc(headers.get("content-type")):
+        return False  # already answered (the guard), or not gRPC
+    if TAG_HEADER in headers:
+        return False  # a tagged call is ours to answer, and its tag must not leave
     endpoint = gemini_endpoint(flow, hosts)
     return endpoint is None or not endpoint.generates
 
@@ -89,10 +93,10 @@ def _body_model(flow: http.HTTPFlow, endpoint: Endpoint) -> str | None:
     if len(body) > MAX_MODEL_PARSE:
         return None
     try:
-        model = read_request(body, endpoint, flow.request.headers.get("grpc-encoding")).get("model")
+        model = model_of(grpc_message(body, flow.request.headers.get("grpc-encoding")))
     except BodyError:
         return None
-    return model.removeprefix("models/") or None if isinstance(model, str) else None
+    return model.removeprefix("models/") or None if model else None
 
 
 def envelope_model(body: bytes) -> str | None:

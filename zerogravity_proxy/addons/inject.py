@@ -53,8 +53,11 @@ log = logging.getLogger(__name__)
 
 
 def _respond(flow: http.HTTPFlow, answer: Answer) -> None:
-    flow.response = http.Response.make(answer.status, answer.body, answer.headers)
-    if answer.trailers is not None:
+    headers = answer.headers
+    if answer.trailers is not None and not flow.request.is_http2:
+        headers = {**headers, **answer.trailers}  # HTTP/1 cannot carry trailers: no real gRPC
+    flow.response = http.Response.make(answer.status, answer.body, headers)
+    if answer.trailers is not None and flow.request.is_http2:
         flow.response.trailers = http.Headers(
             [(name.encode(), value.encode()) for name, value in answer.trailers.items()]
         )
@@ -65,10 +68,11 @@ def _refuse(flow: http.HTTPFlow, endpoint: Endpoint | None, status: int, message
     flow.metadata[META_REFUSED] = True
 
 
-def _body(flow: http.HTTPFlow, endpoint: Endpoint) -> dict[str, Any]:
+def _body(flow: http.HTTPFlow, endpoint: Endpoint, *, strict: bool = True) -> dict[str, Any]:
     """The request as REST JSON, whichever wire it came in; BodyError with the reason."""
     content = flow.request.get_content(strict=False) or b""
-    return read_request(content, endpoint, flow.request.headers.get("grpc-encoding"))
+    encoding = flow.request.headers.get("grpc-encoding")
+    return read_request(content, endpoint, encoding, strict=strict)
 
 
 class Inject:
@@ -125,10 +129,19 @@ class Inject:
         endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
         if endpoint is None or endpoint.method != "streamGenerateContent":
             return
+        if endpoint.flavour != "cloudcode" and not endpoint.grpc:
+            return  # the LS speaks Cloud Code's JSON, or gRPC
+        unknown = None
         try:
             body = _body(flow, endpoint)
-        except BodyError:
-            return  # not ours to judge: it passes untouched
+        except BodyError as e:
+            if not endpoint.grpc:
+                return  # not ours to judge: it passes untouched
+            try:  # fields our protobuf schema lacks must not hide a marker
+                body = _body(flow, endpoint, strict=False)
+            except BodyError:
+                return
+            unknown = str(e)
         exchanges = self.runtime.exchanges
         exchange_id = find_marker(body, endpoint.flavour)
         if exchange_id is not None:
@@ -137,7 +150,7 @@ class Inject:
                 why = f"stale marker for exchange {exchange_id}"
                 self._answer_locally(flow, endpoint, body, why)
             else:
-                self._rewrite_for_ls(flow, endpoint, body, exchange)
+                self._rewrite_for_ls(flow, endpoint, body, exchange, unknown)
             return
         owner = self.runtime.cascades.owner(cascade_keys(body))
         if owner is None:
@@ -145,14 +158,20 @@ class Inject:
         exchange_id, key = owner
         exchange = exchanges.take(exchange_id, rule=key.split(":", 1)[0])
         if exchange is not None:
-            self._rewrite_for_ls(flow, endpoint, body, exchange)
+            self._rewrite_for_ls(flow, endpoint, body, exchange, unknown)
         else:
             why = f"follow-up of served exchange {exchange_id}"
             self._answer_locally(flow, endpoint, body, why)
 
     def _rewrite_for_ls(
-        self, flow: http.HTTPFlow, endpoint: Endpoint, body: dict[str, Any], exchange: Exchange
+        self,
+        flow: http.HTTPFlow,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        exchange: Exchange,
+        unknown: str | None = None,
     ) -> None:
+        """`unknown`: the originator's protobuf fields we could not read, which are dropped."""
         mode: Literal["replace", "append"] = (
             "append" if self.runtime.settings.system_prompt_mode == "append" else "replace"
         )
@@ -164,6 +183,12 @@ class Inject:
             why = f"exchange {exchange.id} cannot be sent: {e}"
             self._answer_locally(flow, endpoint, body, why)
             return
+        if unknown is not None:
+            log.warning(
+                "exchange %s: the LS's request loses what we cannot re-encode (%s)",
+                exchange.id,
+                unknown,
+            )
         flow.request.content = content
         flow.metadata[META_LANGUAGE_SERVER] = True
         self.runtime.cascades.bind(cascade_keys(body), exchange.id)

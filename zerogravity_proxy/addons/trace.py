@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
 from typing import Any
 
-import orjson
 from mitmproxy import http
 
-from zerogravity_proxy.addons.flows import META_EXCHANGE
+from zerogravity_proxy.addons.flows import META_EXCHANGE, gemini_endpoint
 from zerogravity_proxy.events import Event
 from zerogravity_proxy.exchanges import Exchange
+from zerogravity_proxy.gemini.wire import BodyError, read_request
 from zerogravity_proxy.redact import redact_headers, redact_url
 from zerogravity_proxy.runtime import Runtime
 from zerogravity_proxy.trace import TraceStore, blank_media
@@ -48,10 +49,13 @@ class Trace:
         exchange = self.runtime.exchanges.get(exchange_id)
         if exchange is None or exchange.ended:
             return
-        try:
-            body: Any = blank_media(orjson.loads(flow.request.content or b"null"))
-        except orjson.JSONDecodeError:
-            body = f"<{len(flow.request.content or b'')} bytes, not JSON>"
+        content = flow.request.get_content(strict=False) or b""
+        endpoint = gemini_endpoint(flow, self.runtime.settings.gemini_hosts)
+        body: Any = f"<{len(content)} bytes, not a Gemini request>"
+        if endpoint is not None:
+            encoding = flow.request.headers.get("grpc-encoding")
+            with contextlib.suppress(BodyError):  # either wire, as REST JSON
+                body = blank_media(read_request(content, endpoint, encoding, strict=False))
         self._trace(exchange_id)["upstream_request"] = {
             "method": flow.request.method,
             "url": redact_url(flow.request.url),

@@ -49,6 +49,7 @@ __all__ = [
     "GenerateContentResponse",
     "ProtoMappingError",
     "grpc_method",
+    "model_of",
     "request_from_json",
     "request_to_json",
     "response_from_json",
@@ -95,16 +96,17 @@ def grpc_method(path: str) -> tuple[str, str] | None:
     return None if method is None else (match[1], method)
 
 
-def request_to_json(data: bytes) -> dict[str, Any]:
+def request_to_json(data: bytes, *, strict: bool = True) -> dict[str, Any]:
     """A serialized GenerateContentRequest as the REST body.
 
     Fields our schema does not know are refused rather than dropped: the body is encoded again
-    after the rewrite, and a silent drop would change what upstream receives.
+    after the rewrite, and a silent drop would change what upstream receives. `strict=False`
+    drops them, for a reader that only looks (or replaces the payload anyway).
     """
     message = _parse(GenerateContentRequest, data)
     size = message.ByteSize()
     message.DiscardUnknownFields()
-    if message.ByteSize() != size:
+    if strict and message.ByteSize() != size:
         paths = ", ".join(_unknown_paths(_parse(GenerateContentRequest, data), ""))
         raise ProtoMappingError(f"GenerateContentRequest has fields we do not know: {paths}")
     body = _json_of(message)
@@ -113,6 +115,33 @@ def request_to_json(data: bytes) -> dict[str, Any]:
             if part.get("thoughtSignature") == _DUMMY_AS_PRINTED:
                 part["thoughtSignature"] = _DUMMY_SIGNATURE
     return body
+
+
+def model_of(data: bytes) -> str | None:
+    """The `model` (field 1) of a serialized GenerateContentRequest, without parsing the rest.
+
+    Serializers write fields in number order, so `model` leads; a request that does not start
+    with it yields None. Cheap on any body size: it runs for every observed request.
+    """
+    if data[:1] != b"\x0a":  # field 1, length-delimited
+        return None
+    length, shift, index = 0, 0, 1
+    while index < len(data) and index <= 5:
+        byte = data[index]
+        length |= (byte & 0x7F) << shift
+        index += 1
+        if not byte & 0x80:
+            break
+        shift += 7
+    else:
+        return None
+    raw = data[index : index + length]
+    if len(raw) != length:
+        return None
+    try:
+        return raw.decode("utf-8") or None
+    except UnicodeDecodeError:
+        return None
 
 
 def request_from_json(body: Mapping[str, Any]) -> bytes:

@@ -8,11 +8,15 @@ on either wire (SSE or gRPC).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
+from google.protobuf.message import DecodeError as ProtobufDecodeError
 
 from zerogravity_proxy.gemini.cascade import for_language_server
+from zerogravity_proxy.gemini.errors import DecodeError
 from zerogravity_proxy.gemini.grpc import GrpcMessageDecoder, encode_message
-from zerogravity_proxy.gemini.protojson import response_from_json, response_to_json
+from zerogravity_proxy.gemini.pb.generativelanguage_pb2 import GenerateContentResponse, Part
 from zerogravity_proxy.gemini.sse import SSEDecoder
 
 
@@ -43,23 +47,61 @@ def _encode(payloads: list[str]) -> bytes:
 
 
 class GrpcLanguageServerRelay:
-    """The same for a gRPC stream: messages with a call are re-encoded without it.
+    """The same for a gRPC stream: function-call parts are removed from the messages.
 
-    Every message is re-framed uncompressed (flag 0 is valid whatever `grpc-encoding` says);
-    one without a function call keeps its original bytes.
+    The edit is made on the protobuf message itself, so everything else in it (fields from a
+    newer schema included) stays as Google sent it; a message without a call keeps its bytes.
+    Every message is re-framed uncompressed (flag 0 is valid whatever `grpc-encoding` says).
+    It fails closed: a message it cannot read is withheld (it could carry a call), and after
+    broken framing nothing more passes; the response parser reports either as the error it is.
     """
 
     def __init__(self, encoding: str | None) -> None:
         self._decoder = GrpcMessageDecoder(encoding)
+        self._broken = False
 
     def feed(self, data: bytes) -> bytes:
-        return b"".join(_reframe(message) for message in self._decoder.feed(data))
+        return self._relay(self._decoder.feed, data)
 
     def close(self) -> bytes:
-        return b"".join(_reframe(message) for message in self._decoder.close())
+        return self._relay(lambda _: self._decoder.close(), b"")
+
+    def _relay(self, decode: Callable[[bytes], list[bytes]], data: bytes) -> bytes:
+        if self._broken:
+            return b""
+        try:
+            messages = decode(data)
+        except DecodeError:
+            self._broken = True
+            return b""
+        return b"".join(_without_calls(message) for message in messages)
 
 
-def _reframe(message: bytes) -> bytes:
-    chunk = response_to_json(message)
-    safe = for_language_server(chunk)
-    return encode_message(message if safe is chunk else response_from_json(safe))
+def _without_calls(message: bytes) -> bytes:
+    """One framed message with its function-call parts removed (b"" if it cannot be read).
+
+    Like `cascade.for_language_server`: a candidate left without parts gets one empty text
+    part, so that it stays well-formed.
+    """
+    response = GenerateContentResponse()
+    try:
+        response.ParseFromString(message)
+    except ProtobufDecodeError:
+        return b""
+    changed = False
+    for candidate in response.candidates:
+        parts = candidate.content.parts
+        if not any(part.HasField("function_call") for part in parts):
+            continue
+        changed = True
+        kept: list[Part] = []
+        for part in parts:
+            if not part.HasField("function_call"):
+                copy = Part()
+                copy.CopyFrom(part)
+                kept.append(copy)
+        del parts[:]
+        parts.extend(kept)
+        if not parts:
+            parts.add(text="")
+    return encode_message(response.SerializeToString() if changed else message)

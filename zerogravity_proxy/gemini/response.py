@@ -26,7 +26,7 @@ from zerogravity_proxy.gemini.protojson import ProtoMappingError, response_to_js
 from zerogravity_proxy.gemini.sse import SSEDecoder
 
 DEFAULT_MAX_ERROR_BODY = 1024 * 1024
-GRPC_TYPES = frozenset({"application/grpc", "application/grpc+proto"})
+_PROTOBUF_GRPC = frozenset({"application/grpc", "application/grpc+proto"})
 
 _FAILURES = (DecodeError, orjson.JSONDecodeError, zlib.error, brotli.error, zstandard.ZstdError)
 
@@ -204,14 +204,16 @@ class GrpcResponseParser:
         if self._inert:
             return []
         self._inert = True
-        if self._status != 200:
+        source = trailers if trailers and "grpc-status" in trailers else self._headers
+        status = source.get("grpc-status")
+        if self._status != 200 and (status is None or status.strip() == "0"):
             return [parse_error(self._status, bytes(self._error_body))]
         events: list[Event] = []
         with contextlib.suppress(DecodeError):  # a message cut off by EOF: a truncation
             self._decoder.close()
-        source = trailers if trailers and "grpc-status" in trailers else self._headers
-        status = source.get("grpc-status")
-        if status is not None and status.strip() != "0":
+        if status is None and not self._interpreter.finished:
+            pass  # cut off: the interpreter reports the truncation
+        elif status is None or status.strip() != "0":  # no status at all fails a gRPC call
             error = status_error(
                 status, source.get("grpc-message"), source.get("grpc-status-details-bin")
             )
@@ -220,9 +222,12 @@ class GrpcResponseParser:
         return events + self._interpreter.close()
 
 
-def parser_for(status: int, headers: Mapping[str, str]) -> ResponseParser | GrpcResponseParser:
-    """The parser for a response: gRPC by its content type, JSON or SSE otherwise."""
-    if is_grpc(headers.get("content-type")):
+def parser_for(
+    status: int, headers: Mapping[str, str], *, grpc: bool = False
+) -> ResponseParser | GrpcResponseParser:
+    """The parser for a response: gRPC for a gRPC call (`grpc`, known from the request, since
+    an error may come without a gRPC content type) or a protobuf gRPC body; else JSON or SSE."""
+    if grpc or _media_type(headers.get("content-type")) in _PROTOBUF_GRPC:
         return GrpcResponseParser(status, headers)
     return ResponseParser(status, headers.get("content-type"), headers.get("content-encoding"))
 
@@ -237,7 +242,9 @@ def _chunks(payload: Any) -> Sequence[Mapping[str, Any]]:
 
 
 def is_grpc(content_type: str | None) -> bool:
-    return _media_type(content_type) in GRPC_TYPES
+    """Any gRPC body (`application/grpc`, `+proto`, `+json`, ...): a stream, never buffered."""
+    media = _media_type(content_type)
+    return media == "application/grpc" or media.startswith("application/grpc+")
 
 
 def _media_type(content_type: str | None) -> str:

@@ -23,25 +23,25 @@ from zerogravity_proxy.gemini.thinking import level_budget
 GRPC_TYPE = "application/grpc"
 
 # Google's status names for the HTTP statuses we answer with ourselves.
-_GRPC_STATUS = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 429: 8, 499: 1, 500: 13, 503: 14}
+_GRPC_STATUS = {
+    400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 429: 8, 499: 1, 500: 13, 503: 14, 504: 4,
+}  # fmt: skip
 
 
 class BodyError(ValueError):
     """A request body that is not the Gemini request its endpoint promises."""
 
 
-def read_request(content: bytes, endpoint: Endpoint, grpc_encoding: str | None) -> dict[str, Any]:
-    """The request body as REST JSON; `BodyError` (with the reason) for anything else."""
+def read_request(
+    content: bytes, endpoint: Endpoint, grpc_encoding: str | None, *, strict: bool = True
+) -> dict[str, Any]:
+    """The request body as REST JSON; `BodyError` (with the reason) for anything else.
+
+    `strict=False` drops protobuf fields our schema does not know instead of refusing them.
+    """
     if endpoint.grpc:
-        decoder = grpc.GrpcMessageDecoder(grpc_encoding)
         try:
-            messages = decoder.feed(content) + decoder.close()
-        except DecodeError as e:
-            raise BodyError(f"bad gRPC framing: {e}") from None
-        if len(messages) != 1:
-            raise BodyError(f"expected one gRPC message, got {len(messages)}")
-        try:
-            return protojson.request_to_json(messages[0])
+            return protojson.request_to_json(grpc_message(content, grpc_encoding), strict=strict)
         except protojson.ProtoMappingError as e:
             raise BodyError(str(e)) from None
     try:
@@ -51,6 +51,18 @@ def read_request(content: bytes, endpoint: Endpoint, grpc_encoding: str | None) 
     if not isinstance(body, dict):
         raise BodyError("request body is not a JSON object")
     return body
+
+
+def grpc_message(content: bytes, grpc_encoding: str | None) -> bytes:
+    """The one message of a unary gRPC request body; `BodyError` for anything else."""
+    decoder = grpc.GrpcMessageDecoder(grpc_encoding)
+    try:
+        messages = decoder.feed(content) + decoder.close()
+    except DecodeError as e:
+        raise BodyError(f"bad gRPC framing: {e}") from None
+    if len(messages) != 1:
+        raise BodyError(f"expected one gRPC message, got {len(messages)}")
+    return messages[0]
 
 
 def write_request(body: Mapping[str, Any], endpoint: Endpoint) -> bytes:
