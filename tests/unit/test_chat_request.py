@@ -1099,3 +1099,24 @@ def test_any_body_is_a_request_or_a_4xx(body: object) -> None:
     else:
         assert request.spec.contents
         assert all(c["parts"] for c in request.spec.contents)
+
+
+def test_web_search_options_send_google_search_grounding() -> None:
+    options = {"search_context_size": "low", "user_location": {"type": "approximate"}}
+    assert spec(web_search_options=options).tools == [{"googleSearch": {}}]
+    assert spec(web_search_options={}).tools == [{"googleSearch": {}}]
+    assert spec(web_search_options=None).tools is None
+
+
+def test_web_search_options_next_to_function_tools_is_a_400() -> None:
+    e = bad(web_search_options={}, tools=[tool("get_time")])
+    assert (e.status, e.code, e.param) == (
+        400,
+        "unsupported_tool_combination",
+        "web_search_options",
+    )
+
+
+def test_web_search_options_must_be_an_object() -> None:
+    e = bad(web_search_options="yes")
+    assert (e.status, e.param) == (400, "web_search_options")

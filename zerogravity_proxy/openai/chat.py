@@ -10,7 +10,11 @@ Choices the mapping leaves open:
   choice: an exchange yields one candidate.
 - `parallel_tool_calls` is accepted and ignored: Gemini has no switch; the model decides.
 - `user`, `store`, `service_tier`, `prompt_cache_key`, `safety_identifier`, `verbosity`,
-  `modalities`, `logit_bias`, `web_search_options`...: accepted and ignored.
+  `modalities`, `logit_bias`...: accepted and ignored.
+- `web_search_options` (any object) sends Google Search grounding, `{"googleSearch": {}}`, as
+  Responses' web search tool does (its options have no Gemini equivalent); next to function
+  tools it is a 400 `unsupported_tool_combination`. Citations come back as `url_citation`
+  annotations.
 - System and developer messages, wherever they are, become `systemInstruction` parts in order
   (one part per text); a mid-conversation system message loses its position.
 - Consecutive messages with the same Gemini role merge into one content, so tool results and a
@@ -83,6 +87,8 @@ def parse_chat_request(
     n = integer(body, "n", 1, MAX_CHOICES) or 1
     typed(body, "parallel_tool_calls", "", bool, "a boolean")
     declarations = translate.function_declarations(_function_definitions(body))
+    search = typed(body, "web_search_options", "", dict, "an object") is not None
+    translate.no_search_with_functions(declarations, search, "web_search_options")
     turns = translate.Contents(info.family)
     history = _History(turns, info, signatures)
     for index, message in enumerate(messages):
@@ -92,7 +98,7 @@ def parse_chat_request(
         upstream_model=info.upstream,
         contents=turns.contents(),
         system_instruction=turns.system_instruction(),
-        tools=[{"functionDeclarations": declarations}] if declarations else None,
+        tools=_tools(declarations, search),
         tool_config=_tool_config(body, {d["name"] for d in declarations}, info.family),
         generation_config=_generation_config(body, info) or None,
         labels=translate.metadata_labels(body),
@@ -241,6 +247,12 @@ def _file(part: JSON, where: str) -> JSON:
 
 
 # --- tools ----------------------------------------------------------------------------------
+
+
+def _tools(declarations: list[JSON], search: bool) -> list[JSON] | None:
+    if search:  # its options (context size, location) have no Gemini equivalent
+        return [{"googleSearch": {}}]
+    return [{"functionDeclarations": declarations}] if declarations else None
 
 
 def _function_definitions(body: JSON) -> Iterator[tuple[str, JSON]]:

@@ -251,6 +251,19 @@ def inline_data(mime: str, data: str, param: str) -> JSON:
 # --- tools ----------------------------------------------------------------------------------
 
 
+def no_search_with_functions(declarations: list[JSON], search: bool, param: str) -> None:
+    """Web search next to function tools is a 400 `unsupported_tool_combination`: Cloud Code
+    refuses `googleSearch` beside `functionDeclarations` (antigravity.md 1.4), and silently
+    dropping either kind of tool would answer a different request."""
+    if declarations and search:
+        raise invalid_request(
+            "Function tools cannot be combined with web search: Gemini refuses 'googleSearch' "
+            "next to function declarations. Send web search in a request of its own.",
+            param=param,
+            code="unsupported_tool_combination",
+        )
+
+
 def function_declarations(functions: Iterable[tuple[str, JSON]]) -> list[JSON]:
     """Function definitions, each with the path the client wrote it at, as functionDeclarations.
 
