@@ -1196,3 +1196,47 @@ def test_any_body_is_a_request_or_a_4xx(body: object, history: list[JSON]) -> No
         assert all(c["parts"] for c in r.spec.contents)
         assert all(isinstance(item.get("id"), str) for item in r.input_items)
         validate_response(r.spec.model, r.echo)
+
+
+def out_text(text: str) -> JSON:
+    return {"type": "output_text", "text": text}
+
+
+def test_a_text_turn_gets_its_reasoning_signature_back_on_its_last_part() -> None:
+    """D.3: without calls, Gemini's signature sits on the turn's last part; it goes back there."""
+    items = [
+        user("Sum?"),
+        reasoning("adding", encrypted="sig-text"),
+        {"role": "assistant", "content": [out_text("It is"), out_text(" 4.")]},
+        user("Again?"),
+    ]
+    s = parse({"model": GEMINI, "input": items}).spec
+    assert model_parts(s) == [
+        {"text": "adding", "thought": True},
+        {"text": "It is"},
+        {"text": " 4.", "thoughtSignature": "sig-text"},
+    ]
+
+
+def test_the_last_turn_of_the_input_is_signed_too() -> None:
+    items = [user("Sum?"), reasoning(encrypted="sig-end"), {"role": "assistant", "content": "4"}]
+    s = parse({"model": GEMINI, "input": items}).spec
+    assert model_parts(s) == [{"text": "4", "thoughtSignature": "sig-end"}]
+
+
+def test_a_turn_with_a_call_keeps_its_signature_on_the_call_not_the_text() -> None:
+    items = [
+        user("Time?"),
+        reasoning(encrypted="sig-call"),
+        {"role": "assistant", "content": "Let me check."},
+        call("a", "get_time"),
+        output("a", "1"),
+    ]
+    s = parse({"model": GEMINI, "input": items, "tools": [TIME]}).spec
+    assert model_parts(s) == [{"text": "Let me check."}, fc("a", "sig-call")]
+
+
+def test_claude_text_turns_get_no_signature() -> None:
+    items = [user("Sum?"), reasoning(encrypted="sig"), {"role": "assistant", "content": "4"}]
+    s = parse({"model": CLAUDE, "input": items}).spec
+    assert model_parts(s) == [{"text": "4"}]

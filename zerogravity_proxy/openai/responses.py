@@ -24,7 +24,8 @@ Choices the mapping leaves open:
 - Thought signatures: from the cache by call id, as in chat. A stateless client (`store: false`)
   carries them in a `reasoning` item's `encrypted_content` (our renderer puts the turn's
   signature there); it goes onto the next function call of the same model turn when the cache
-  has none for that call. A reasoning item's summary is replayed as a thought part, to Gemini
+  has none for that call, or, for a turn without calls, onto the last part of the assistant
+  message that follows it. A reasoning item's summary is replayed as a thought part, to Gemini
   only (Claude rejects unsigned thinking, antigravity.md 1.8). The dummy-signature rule
   (translate.Contents) then applies per model turn, as in chat.
 - `web_search_call` items (replayed output) carry nothing Gemini needs and are skipped;
@@ -169,7 +170,7 @@ def parse_responses_request(
     for k, item in enumerate(history):
         items.add(dict(item) if isinstance(item, Mapping) else item, f"history[{k}]")
     input_items = [items.add(item, f"input[{i}]") for i, item in enumerate(raw_input)]
-    items.flush()
+    items.end()
 
     spec = ExchangeSpec(
         model=model,
@@ -341,13 +342,7 @@ def _tools(body: JSON, family: Family) -> tuple[list[JSON] | None, JSON | None, 
                 code="unsupported_value",
             )
     declarations = translate.function_declarations(functions)
-    if declarations and search:
-        raise invalid_request(
-            "Function tools cannot be combined with web search: Gemini refuses 'googleSearch' "
-            "next to function declarations. Send web search in a request of its own.",
-            param="tools",
-            code="unsupported_tool_combination",
-        )
+    translate.no_search_with_functions(declarations, search, "tools")
     names = {d["name"] for d in declarations}
     choice = _tool_choice(body.get("tool_choice"), names, search)
     if search:  # Gemini cannot be made to search: only `none` leaves the tool out
@@ -422,6 +417,7 @@ class _Items:
         self._signatures = signatures
         self._call_names: dict[str, str] = {}  # call_id → function name, for outputs
         self._signature: str | None = None  # a reasoning item's, for the turn's next call
+        self._text_tail: JSON | None = None  # the turn's last text part, if it has no call
         # The current run of function_call / function_call_output items, not yet in `turns`.
         self._calls: list[JSON] = []
         self._outputs: list[JSON] = []
@@ -469,8 +465,20 @@ class _Items:
             self._user(self._outputs)
         self._calls, self._outputs = [], []
 
+    def end(self) -> None:
+        """After the last item: the last model turn is complete."""
+        self.flush()
+        self._settle()
+
+    def _settle(self) -> None:
+        """The end of a model turn: a signature no call took goes back on the last part of its
+        text, where Gemini put it (D.3: returned exactly as received)."""
+        if self._signature is not None and self._text_tail is not None:
+            self._text_tail["thoughtSignature"] = self._signature
+        self._signature = self._text_tail = None
+
     def _user(self, parts: list[JSON]) -> None:
-        self._signature = None  # a user turn ends the model turn it belonged to
+        self._settle()  # a user turn ends the model turn it belonged to
         self._turns.append("user", parts)
 
     def _message(self, item: JSON, where: str) -> JSON:
@@ -501,6 +509,8 @@ class _Items:
                 self._user(parts)
             case _:
                 self._turns.append("model", parts)
+                if parts and self._info.family != "claude":  # Claude signs thinking only
+                    self._text_tail = parts[-1]
         message = _identified(item, where, "msg")
         return {
             "type": "message",
@@ -541,7 +551,7 @@ class _Items:
         name, args = translate.function_call(item, where)
         self._call_names[call_id] = name
         signature = self._signatures.get(call_id, self._info.upstream) or self._signature
-        self._signature = None
+        self._signature = self._text_tail = None  # a turn with calls: its signature is theirs
         if signature and self._outputs:  # a signed call after results: a new model turn
             self.flush()
         self._calls.append(translate.function_call_part(name, args, call_id, signature))
