@@ -16,7 +16,7 @@ from google.protobuf.message import DecodeError as ProtobufDecodeError
 from zerogravity_proxy.gemini.cascade import for_language_server
 from zerogravity_proxy.gemini.errors import DecodeError
 from zerogravity_proxy.gemini.grpc import GrpcMessageDecoder, encode_message
-from zerogravity_proxy.gemini.pb.generativelanguage_pb2 import GenerateContentResponse, Part
+from zerogravity_proxy.gemini.pb.generativelanguage_pb2 import GenerateContentResponse
 from zerogravity_proxy.gemini.sse import SSEDecoder
 
 
@@ -91,17 +91,10 @@ def _without_calls(message: bytes) -> bytes:
     changed = False
     for candidate in response.candidates:
         parts = candidate.content.parts
-        if not any(part.HasField("function_call") for part in parts):
-            continue
-        changed = True
-        kept: list[Part] = []
-        for part in parts:
-            if not part.HasField("function_call"):
-                copy = Part()
-                copy.CopyFrom(part)
-                kept.append(copy)
-        del parts[:]
-        parts.extend(kept)
-        if not parts:
+        calls = [i for i, part in enumerate(parts) if part.HasField("function_call")]
+        for i in reversed(calls):
+            del parts[i]
+        if calls and not parts:
             parts.add(text="")
+        changed = changed or bool(calls)
     return encode_message(response.SerializeToString() if changed else message)

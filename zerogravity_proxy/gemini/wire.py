@@ -22,9 +22,11 @@ from zerogravity_proxy.gemini.thinking import level_budget
 
 GRPC_TYPE = "application/grpc"
 
-# Google's status names for the HTTP statuses we answer with ourselves.
+# The gRPC status for each HTTP status we answer with ourselves (Google's pairs); else UNKNOWN.
 _GRPC_STATUS = {
-    400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 429: 8, 499: 1, 500: 13, 503: 14, 504: 4,
+    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+    409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL",
+    503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
 }  # fmt: skip
 
 
@@ -138,7 +140,7 @@ def error_answer(endpoint: Endpoint | None, status: int, message: str) -> Answer
     if endpoint is not None and endpoint.grpc:
         headers = {
             "content-type": GRPC_TYPE,
-            "grpc-status": str(_GRPC_STATUS.get(status, 2)),
+            "grpc-status": str(grpc.GRPC_CODES.index(_GRPC_STATUS.get(status, "UNKNOWN"))),
             "grpc-message": grpc.percent_encode(message),
         }
         return Answer(200, headers, b"")
