@@ -56,6 +56,29 @@ class _Sniffed:
         return self._framer.close() if self._framer is not None else []
 
 
+class _ErrorBody:
+    """The head of a non-200 body, decoded; one that fails to decompress is kept up to there."""
+
+    def __init__(self, content_encoding: str | None, room: int) -> None:
+        self._inflate = _inflater(content_encoding)
+        self._kept = bytearray()
+        self._room = room
+
+    def keep(self, data: bytes) -> None:
+        if self._room <= 0:
+            return
+        try:
+            data = self._inflate(data)[: self._room]
+        except _FAILURES:
+            self._room = 0
+            return
+        self._kept += data
+        self._room -= len(data)
+
+    def error(self, status: int) -> UpstreamError:
+        return parse_error(status, bytes(self._kept))
+
+
 class ResponseParser:
     """Feed raw (still content-encoded) body chunks, get events; call `close()` at EOF.
 
@@ -82,8 +105,7 @@ class ResponseParser:
             else _Sniffed(max_event_size)
         )
         self._interpreter = ChunkInterpreter(new_call_id)
-        self._error_body = bytearray()
-        self._error_room = max_error_body
+        self._error_body = _ErrorBody(content_encoding, max_error_body)
         self._inert = False
         self._failed = False
 
@@ -96,7 +118,7 @@ class ResponseParser:
         if self._inert or not data or self._interpreter.failed:
             return []
         if self._status != 200:
-            self._keep_error_body(data)
+            self._error_body.keep(data)
             return []
         events: list[Event] = []
         try:
@@ -112,7 +134,7 @@ class ResponseParser:
         self._inert = True
         if self._status != 200:
             self._failed = True
-            return [parse_error(self._status, bytes(self._error_body))]
+            return [self._error_body.error(self._status)]
         events: list[Event] = []
         # A payload cut off by EOF fails to decode: the interpreter reports the truncation.
         with contextlib.suppress(*_FAILURES):
@@ -125,18 +147,6 @@ class ResponseParser:
                 return  # nothing follows an upstream error, not even a protocol error
             for chunk in _chunks(orjson.loads(payload)):
                 events += self._interpreter.feed(chunk)
-
-    def _keep_error_body(self, data: bytes) -> None:
-        """Keep the head of an error body; one that fails to decompress is kept up to there."""
-        if self._error_room <= 0:
-            return
-        try:
-            data = self._inflate(data)[: self._error_room]
-        except _FAILURES:
-            self._error_room = 0
-            return
-        self._error_body += data
-        self._error_room -= len(data)
 
     def _fail(self, exc: Exception) -> UpstreamError:
         self._inert = True
@@ -173,8 +183,7 @@ class GrpcResponseParser:
         self._headers = headers
         self._decoder = GrpcMessageDecoder(headers.get("grpc-encoding"), max_event_size)
         self._interpreter = ChunkInterpreter(new_call_id)
-        self._error_body = bytearray()
-        self._error_room = max_error_body
+        self._error_body = _ErrorBody(headers.get("content-encoding"), max_error_body)
         self._inert = False
 
     @property
@@ -185,9 +194,7 @@ class GrpcResponseParser:
         if self._inert or not data or self._interpreter.failed:
             return []
         if self._status != 200:
-            kept = data[: self._error_room]
-            self._error_body += kept
-            self._error_room -= len(kept)
+            self._error_body.keep(data)
             return []
         events: list[Event] = []
         try:
@@ -207,7 +214,7 @@ class GrpcResponseParser:
         source = trailers if trailers and "grpc-status" in trailers else self._headers
         status = source.get("grpc-status")
         if self._status != 200 and (status is None or status.strip() == "0"):
-            return [parse_error(self._status, bytes(self._error_body))]
+            return [self._error_body.error(self._status)]
         events: list[Event] = []
         with contextlib.suppress(DecodeError):  # a message cut off by EOF: a truncation
             self._decoder.close()
